@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` and `make test`. Each does all of the set-up it needs.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch==2.13.0: on the project's machines this resolves to a local CPU-only wheel. On a CUDA
+# machine PyPI serves the CUDA build of the same release; override TORCH to choose another.
+TORCH ?= torch==2.13.0
+
+.PHONY: run test bench eval clean package
+$(VENV)/.base:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH)"
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.base pyproject.toml
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/sketchstudio $(ARGS)
+
+test: $(VENV)/.installed-dev
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-dev
+	$(VENV)/bin/sketchstudio bench
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .hypothesis

@@ -1,0 +1,84 @@
+"""`sketchstudio`: the studio by default, sub-commands for headless work.
+
+Each sub-command lives in `sketchstudio/commands/<name>.py` with `add_parser(subparsers)` and
+`run(args) -> int`; they are imported lazily so `sketchstudio info` never pays for torch or Qt.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import UserError
+
+# sub-command name -> module under sketchstudio.commands
+COMMANDS = {
+    "info": "info",
+    "convert": "convert",
+    "models": "models",
+    "explain": "explain",
+    "eval": "evaluate",
+    "bench": "bench",
+    "train": "train",
+}
+
+
+def _available_commands() -> dict[str, object]:
+    modules = {}
+    for name, module in COMMANDS.items():
+        try:
+            modules[name] = importlib.import_module(f"sketchstudio.commands.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"sketchstudio.commands.{module}":
+                raise
+    return modules
+
+
+def build_parser(modules: dict[str, object]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sketchstudio",
+        description="See, stroke by stroke, why a sketch model decides what it decides.")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the best available)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in modules.values():
+        module.add_parser(sub)
+    return parser
+
+
+def _run_studio(argv: list[str]) -> int:
+    try:
+        from .studio.app import main as studio_main
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("sketchstudio.studio"):
+            print("The SketchStudio window is not built yet; try `sketchstudio --help` "
+                  "for the headless commands.")
+            return 0
+        raise
+    return studio_main(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    modules = _available_commands()
+    # No sub-command (or only studio options like --open): launch the studio.
+    if not argv or (argv[0] not in modules and argv[0] not in ("-h", "--help")
+                    and not (argv[0] == "--device" and len(argv) > 2 and argv[2] in modules)):
+        return _run_studio(argv)
+    parser = build_parser(modules)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return _run_studio(argv)
+    try:
+        return int(args.run(args) or 0)
+    except UserError as exc:
+        print(f"sketchstudio {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"sketchstudio {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

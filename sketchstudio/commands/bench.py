@@ -1,0 +1,140 @@
+"""`sketchstudio bench`: every attribution method side by side, on the same sketches, in one run.
+
+`floor` is one plain forward+backward of the model on the rendered image: what any gradient method
+must pay at least. `captum-feature-ablation` is Captum's FeatureAblation on the rendered image with a
+per-stroke feature mask (Captum's defaults: one perturbation per forward pass).
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+import torch
+
+from ..errors import UserError
+
+STROKE_COUNTS = (5, 30, 100, 300)
+METHOD_NAMES = ("floor", "sla-grad", "sla", "psla", "occlusion", "captum-feature-ablation")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("bench", help="attribution cost of every method, side by side")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--models", nargs="+", default=["default", "resnet18-224"])
+    p.add_argument("--strokes", nargs="+", type=int, default=list(STROKE_COUNTS))
+    p.add_argument("--methods", nargs="+", default=list(METHOD_NAMES), choices=METHOD_NAMES)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--no-memory", action="store_true", help="skip the (slower) peak-memory pass")
+    p.set_defaults(run=run)
+
+
+def real_drawings(limit: int = 400):
+    """Real raw Quick, Draw! drawings (many points per stroke), a few from each category."""
+    from ..shared_data import shared_data_dir
+    from ..sketch.io import iter_sketches
+
+    folder = shared_data_dir() / "quickdraw" / "raw"
+    drawings = []
+    for path in sorted(folder.glob("*.ndjson")):
+        for i, sketch in enumerate(iter_sketches(path)):
+            if i >= 2:
+                break
+            drawings.append(sketch)
+        if len(drawings) >= limit:
+            break
+    return drawings
+
+
+def _floor(model, sketch):
+    from ..render import render
+
+    x = render(sketch, model.spec, model.device)
+
+    def run():
+        inp = x.clone().requires_grad_(True)
+        out = model(inp)
+        out[0, int(out[0].argmax())].backward()
+    return run
+
+
+def _captum(model, sketch):
+    from captum.attr import FeatureAblation
+
+    from ..render import place, rasterise, to_model_input
+
+    with torch.no_grad():
+        ink = rasterise(place(sketch, model.spec, model.device), model.spec)
+        image = ink.composite()
+        x = to_model_input(image, model.spec)
+        # Each pixel belongs to the stroke with the most ink there; blank pixels to no stroke.
+        per_stroke = torch.stack([ink.composite(torch.eye(len(sketch))[k:k + 1])[0]
+                                  for k in range(len(sketch))]) if len(sketch) else torch.zeros(1, 1, 1)
+        owner = per_stroke.argmax(0)
+        mask = torch.where(per_stroke.max(0).values > 1e-3, owner + 1, torch.zeros_like(owner))
+        mask = mask.expand(1, model.spec.channels, -1, -1)
+        blank = to_model_input(torch.zeros_like(image), model.spec)
+    target = int(model(x)[0].argmax())
+    ablation = FeatureAblation(lambda inp: model(inp))
+
+    def run():
+        ablation.attribute(x, baselines=blank, target=target, feature_mask=mask)
+    return run
+
+
+def _method(model, sketch, method):
+    from ..explain import explain
+
+    return lambda: explain(sketch, model, method=method)
+
+
+def run(args) -> int:
+    from ..benchmarking import compose_sketch, median_ms, peak_mb, resnet18_224
+    from ..models import choose_device, load_model
+
+    if args.repeats < 1:
+        raise UserError("--repeats must be at least 1")
+    torch.manual_seed(0)
+    device = choose_device(args.device)
+    drawings = real_drawings()
+    rows = []
+    for model_name in args.models:
+        model = resnet18_224(device) if model_name == "resnet18-224" else load_model(model_name, device)
+        for n in args.strokes:
+            sketch = compose_sketch(drawings, n)
+            for method in args.methods:
+                if method == "floor":
+                    fn = _floor(model, sketch)
+                elif method == "captum-feature-ablation":
+                    fn = _captum(model, sketch)
+                else:
+                    fn = _method(model, sketch, method)
+                ms = median_ms(fn, args.repeats)
+                mb = None if args.no_memory else round(peak_mb(fn, device), 2)
+                row = {"model": model_name, "strokes": n, "points": sketch.num_points,
+                       "method": method, "median_ms": round(ms, 3), "peak_mb": mb}
+                rows.append(row)
+                if not args.json:
+                    print(f"{model_name:<13} N={n:<4} points={sketch.num_points:<6} {method:<24} "
+                          f"{ms:>10.2f} ms  {'' if mb is None else f'{mb:8.1f} MB'}", flush=True)
+    if args.json:
+        print(json.dumps({"device": str(device), "threads": torch.get_num_threads(), "rows": rows}))
+    else:
+        _print_ratios(rows)
+    return 0
+
+
+def _print_ratios(rows) -> None:
+    """The figures the targets are stated in: ratios to the floor and between methods."""
+    by = {(r["model"], r["strokes"], r["method"]): r["median_ms"] for r in rows}
+    print("\nratios (median times):", file=sys.stdout)
+    for (model, n, method), ms in by.items():
+        if method != "sla-grad":
+            continue
+        floor = by.get((model, n, "floor"))
+        parts = [f"{model} N={n}: sla-grad/floor {ms / floor:.2f}" if floor else f"{model} N={n}:"]
+        for other in ("occlusion", "captum-feature-ablation", "sla"):
+            if (model, n, other) in by:
+                parts.append(f"{other}/sla-grad {by[(model, n, other)] / ms:.1f}x")
+        if (model, n, "sla") in by and (model, n, "occlusion") in by:
+            parts.append(f"occlusion/sla {by[(model, n, 'occlusion')] / by[(model, n, 'sla')]:.1f}x")
+        print("  " + ", ".join(parts))

@@ -1,0 +1,135 @@
+"""`explain(sketch, model, method=..., target=...)`: one entry point for every method and task."""
+from __future__ import annotations
+
+import math
+import time
+import weakref
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ..errors import UserError
+from ..progress import CancelledFn, ProgressFn
+from ..render import render_ink, to_model_input
+from ..sketch import Sketch
+from .methods import METHODS, Problem, run_method
+from .objectives import CLASSIFY_OBJECTIVES, resolve_target
+from .result import Attribution
+
+TOP_K = 5
+
+# The blank canvas renders to the same input for every sketch: its output is computed once per model.
+_blank_outputs: "weakref.WeakKeyDictionary[Any, torch.Tensor]" = weakref.WeakKeyDictionary()
+
+
+def _blank_output(model: Any) -> torch.Tensor:
+    try:
+        cached = _blank_outputs.get(model)
+    except TypeError:
+        cached = None
+    if cached is None:
+        with torch.no_grad():
+            ink = render_ink(Sketch(), model.spec, model.device).unsqueeze(0)
+            cached = model(to_model_input(ink, model.spec)).detach()
+        try:
+            _blank_outputs[model] = cached
+        except TypeError:
+            pass
+    return cached
+
+
+class _PredictedLogit:
+    """Logit of each row's own top class: equals the predicted-class objective at full presence."""
+
+    name = "logit"
+
+    def __call__(self, output: torch.Tensor) -> torch.Tensor:
+        return output.gather(1, output.detach().argmax(1, keepdim=True))[:, 0]
+
+
+def _top_k(output: torch.Tensor, labels: tuple[str, ...]) -> list[tuple[str, float]]:
+    probs = torch.softmax(output.detach().float(), dim=1)[0]
+    k = min(TOP_K, probs.numel())
+    values, indices = probs.topk(k)
+    return [(labels[i] if i < len(labels) else str(i), float(v)) for v, i in zip(values, indices.tolist())]
+
+
+def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int | None = None,
+            steps: int | None = None, objective: str | Callable | None = None,
+            quadrature: str = "gauss-legendre", progress: ProgressFn = None,
+            cancelled: CancelledFn = None, batch_size: int = 0) -> Attribution:
+    """Attribute the model's score to every stroke (and, for psla, every segment and point).
+
+    `model` is a loaded model (see `sketchstudio.load_model`). For a classifier the score is the
+    target class's logit (default) or probability; the default target is the predicted class. Other
+    tasks pass an objective object (`sketchstudio.tasks`), which maps the model output to (B,) scores.
+    """
+    if method not in METHODS:
+        raise UserError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if steps is not None and not 1 <= steps <= 4096:
+        raise UserError(f"steps must be in 1..4096, got {steps}")
+    started = time.perf_counter()
+    device = getattr(model, "device", torch.device("cpu"))
+    task = getattr(model, "task", "classify")
+    labels = tuple(getattr(model, "labels", ()))
+    problem = Problem(sketch, model.spec, model, objective=None, device=device, batch_size=batch_size,
+                      blank_output=_blank_output(model))
+    target_index = None
+    prediction: list[tuple[str, float]] = []
+    if callable(objective):
+        problem.objective = objective
+        objective_name = getattr(objective, "name", type(objective).__name__)
+    elif task == "classify":
+        objective_name = objective or "logit"
+        if objective_name not in CLASSIFY_OBJECTIVES:
+            raise UserError(f"unknown objective {objective_name!r}; choose one of "
+                            f"{', '.join(CLASSIFY_OBJECTIVES)}")
+        if method == "sla-grad" and target is None and objective_name == "logit":
+            # Live colouring: the gradient pass itself tells the prediction; no extra forward.
+            problem.objective = _PredictedLogit()
+        else:
+            with torch.no_grad():
+                full = model(to_model_input(render_ink(sketch, model.spec, device).unsqueeze(0), model.spec))
+            _check_logits(full, labels)
+            target_index = resolve_target(target, labels, int(full[0].argmax()))
+            problem.objective = CLASSIFY_OBJECTIVES[objective_name](target_index)
+            prediction = _top_k(full, labels)
+    else:
+        raise UserError(f"a {task!r} model needs an objective (see sketchstudio.tasks)")
+
+    raw = run_method(problem, method, steps, quadrature, progress, cancelled)
+
+    if task == "classify" and target_index is None and problem.full_output is not None:
+        _check_logits(problem.full_output, labels)
+        target_index = int(problem.full_output[0].argmax())
+        prediction = _top_k(problem.full_output, labels)
+    notes = _sanity_notes(raw.strokes, raw.score_full, raw.score_blank, sketch)
+    return Attribution(
+        method=method, strokes=raw.strokes, score_full=raw.score_full, score_blank=raw.score_blank,
+        target=None if target_index is None else labels[target_index], target_index=target_index,
+        objective=objective_name, prediction=prediction, segments=raw.segments,
+        point_grads=raw.point_grads, params=raw.params,
+        elapsed_ms=(time.perf_counter() - started) * 1000.0, notes=notes,
+        model=getattr(model, "id", None), task=task)
+
+
+def _check_logits(output: torch.Tensor, labels: tuple[str, ...]) -> None:
+    if output.ndim != 2 or output.shape[0] != 1:
+        raise UserError(f"a classifier must return (batch, classes) logits, got {tuple(output.shape)}")
+    if labels and output.shape[1] != len(labels):
+        raise UserError(f"the model returns {output.shape[1]} logits but its card lists {len(labels)} labels")
+    if not torch.isfinite(output).all():
+        raise UserError("the model returned NaN or infinite values for this sketch")
+
+
+def _sanity_notes(strokes: np.ndarray, full: float, blank: float, sketch: Sketch) -> list[str]:
+    if not (np.isfinite(strokes).all() and math.isfinite(full) and math.isfinite(blank)):
+        raise UserError("the model produced NaN or infinite values while explaining; "
+                        "its attributions would be meaningless")
+    notes = []
+    if len(sketch) == 0:
+        notes.append("the sketch is empty: nothing to attribute")
+    elif not strokes.any() and full == blank:
+        notes.append("the model's output does not depend on the strokes: all attributions are zero")
+    return notes

@@ -1,0 +1,190 @@
+"""Stroke-level attribution methods: sla, sla-grad, psla, occlusion.
+
+All of them see the model only through `Problem.score(images)`, so they work for any task whose
+objective is one scalar per input. Stroke-level methods ink the geometry once (no gradient through
+the geometry) and composite it with presence weights per step; P-SLA keeps the pair-level inks and
+the point coordinates in the graph, because it also returns the gradient with respect to every point.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..errors import UserError
+from ..progress import CancelledFn, ProgressFn, check, report
+from ..render import RenderSpec, StrokeInk, place, rasterise, to_model_input
+from ..sketch import Sketch
+from .quadrature import quadrature
+
+METHODS = ("sla", "sla-grad", "psla", "occlusion")
+DEFAULT_STEPS = 16
+
+
+@dataclass
+class Problem:
+    """One sketch, one model input spec, one scalar objective."""
+
+    sketch: Sketch
+    spec: RenderSpec
+    forward: Callable[[torch.Tensor], torch.Tensor]   # model input (B, C, H, W) -> output
+    objective: Callable[[torch.Tensor], torch.Tensor]  # output -> (B,) scores
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    batch_size: int = 0  # 0: chosen from the input size
+    blank_output: torch.Tensor | None = None  # the model's output on the blank canvas, if known
+    full_output: torch.Tensor | None = field(default=None, init=False)  # recorded by sla-grad
+
+    def __post_init__(self) -> None:
+        if self.batch_size <= 0:
+            pixels = self.spec.size * self.spec.size * self.spec.channels
+            self.batch_size = int(max(1, min(64, 1_000_000 // pixels)))
+
+    def score_images(self, ink: torch.Tensor) -> torch.Tensor:
+        return self.score_output(self.forward(to_model_input(ink, self.spec)))
+
+    def score_output(self, output: torch.Tensor) -> torch.Tensor:
+        scores = self.objective(output)
+        if scores.ndim != 1 or scores.shape[0] != output.shape[0]:
+            raise UserError(f"the objective must give one score per input, got shape {tuple(scores.shape)}")
+        return scores
+
+
+@dataclass
+class RawAttribution:
+    strokes: np.ndarray
+    score_full: float
+    score_blank: float
+    segments: list[np.ndarray] | None = None
+    point_grads: list[np.ndarray] | None = None
+    params: dict = field(default_factory=dict)
+
+
+def _chunks(total: int, size: int):
+    for start in range(0, total, size):
+        yield start, min(start + size, total)
+
+
+def _scores_no_grad(problem: Problem, ink: StrokeInk, alphas: torch.Tensor,
+                    progress: ProgressFn, cancelled: CancelledFn, done=0.0, share=1.0) -> torch.Tensor:
+    out = []
+    with torch.no_grad():
+        for start, stop in _chunks(len(alphas), problem.batch_size):
+            check(cancelled)
+            out.append(problem.score_images(ink.composite(alphas[start:stop])))
+            report(progress, done + share * stop / len(alphas))
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+def _full_and_blank(problem: Problem, ink: StrokeInk) -> tuple[float, float]:
+    n = ink.num_strokes
+    alphas = torch.stack([torch.ones(n), torch.zeros(n)]).to(problem.device)
+    s = _scores_no_grad(problem, ink, alphas, None, None)
+    return float(s[0]), float(s[1])
+
+
+def sla_grad(problem: Problem, ink: StrokeInk, progress: ProgressFn, cancelled: CancelledFn,
+             steps: int | None) -> RawAttribution:
+    """d score / d alpha_k at full presence: the first-order effect of removing stroke k."""
+    check(cancelled)
+    alpha = torch.ones(1, ink.num_strokes, device=problem.device, requires_grad=True)
+    output = problem.forward(to_model_input(ink.composite(alpha), problem.spec))
+    problem.full_output = output.detach()
+    score = problem.score_output(output)
+    (grad,) = torch.autograd.grad(score.sum(), alpha, allow_unused=True)
+    grad = torch.zeros_like(alpha) if grad is None else grad
+    with torch.no_grad():
+        if problem.blank_output is not None:
+            blank = problem.score_output(problem.blank_output)
+        else:
+            blank = problem.score_images(ink.composite(torch.zeros_like(alpha)))
+    report(progress, 1.0)
+    return RawAttribution(grad[0].detach().cpu().numpy().astype(np.float64),
+                          float(score.detach()[0]), float(blank[0]))
+
+
+def _integrated(problem: Problem, composite, num_units: int, steps: int, rule: str,
+                progress: ProgressFn, cancelled: CancelledFn) -> torch.Tensor:
+    """Integrated gradients of the score along alpha = t * 1, t: 0 -> 1, steps batched.
+
+    `composite(alpha (B, units)) -> ink (B, H, W)`. Returns the attribution of every unit.
+    """
+    nodes, weights = quadrature(steps, rule)
+    total = torch.zeros(num_units, device=problem.device)
+    for start, stop in _chunks(len(nodes), problem.batch_size):
+        check(cancelled)
+        t = torch.as_tensor(nodes[start:stop], dtype=torch.float32, device=problem.device)
+        w = torch.as_tensor(weights[start:stop], dtype=torch.float32, device=problem.device)
+        alpha = (t[:, None] * torch.ones(1, num_units, device=problem.device)).requires_grad_(True)
+        scores = problem.score_images(composite(alpha))
+        (grad,) = torch.autograd.grad((scores * w).sum(), alpha, allow_unused=True)
+        if grad is not None:
+            total += grad.sum(0)
+        report(progress, stop / len(nodes))
+    return total
+
+
+def sla(problem: Problem, ink: StrokeInk, progress: ProgressFn, cancelled: CancelledFn,
+        steps: int | None, rule: str = "gauss-legendre") -> RawAttribution:
+    steps = steps or DEFAULT_STEPS
+    values = _integrated(problem, ink.composite, ink.num_strokes, steps, rule, progress, cancelled)
+    full, blank = _full_and_blank(problem, ink)
+    return RawAttribution(values.cpu().numpy().astype(np.float64), full, blank,
+                          params={"steps": steps, "quadrature": rule})
+
+
+def psla(problem: Problem, progress: ProgressFn, cancelled: CancelledFn, steps: int | None,
+         rule: str = "gauss-legendre") -> RawAttribution:
+    """Integrated gradients per segment, plus d score / d point at full presence (sketch units)."""
+    steps = steps or DEFAULT_STEPS
+    placed = place(problem.sketch, problem.spec, problem.device)
+    ink = rasterise(placed, problem.spec)
+    layout = placed.layout
+    seg_values = _integrated(problem, ink.composite_segments, layout.num_segments, steps, rule,
+                                lambda f: report(progress, 0.9 * f), cancelled)
+    # Point gradient at the full sketch: the direction each point should move to raise the score.
+    check(cancelled)
+    points = placed.points.clone().requires_grad_(True)
+    geometry = rasterise(type(placed)(points, layout, placed.scale, placed.offset), problem.spec)
+    score = problem.score_images(geometry.composite())
+    (pgrad,) = torch.autograd.grad(score.sum(), points, allow_unused=True)
+    pgrad = torch.zeros_like(points) if pgrad is None else pgrad
+    # pixel = point * scale + offset, so d/d point = scale * d/d pixel (the fit is held fixed).
+    pgrad = pgrad.detach().cpu().numpy().astype(np.float64) * placed.scale
+    full, blank = _full_and_blank(problem, ink)
+    seg = seg_values.cpu().numpy().astype(np.float64)
+    offsets = layout.stroke_seg_offsets
+    segments = [seg[offsets[k]:offsets[k + 1]] for k in range(layout.num_strokes)]
+    bounds = np.cumsum([0] + problem.sketch.points_per_stroke())
+    point_grads = [pgrad[bounds[k]:bounds[k + 1]] for k in range(layout.num_strokes)]
+    report(progress, 1.0)
+    return RawAttribution(np.array([s.sum() for s in segments], dtype=np.float64), full, blank,
+                          segments=segments, point_grads=point_grads,
+                          params={"steps": steps, "quadrature": rule})
+
+
+def occlusion(problem: Problem, ink: StrokeInk, progress: ProgressFn, cancelled: CancelledFn,
+              steps: int | None) -> RawAttribution:
+    """Exact leave-one-stroke-out: score(full) - score(without k), all N + 1 renders batched."""
+    n = ink.num_strokes
+    alphas = torch.cat([torch.ones(1, n), torch.ones(n, n) - torch.eye(n), torch.zeros(1, n)])
+    scores = _scores_no_grad(problem, ink, alphas.to(problem.device), progress, cancelled)
+    full = float(scores[0])
+    return RawAttribution((full - scores[1:n + 1]).cpu().numpy().astype(np.float64), full,
+                          float(scores[-1]))
+
+
+def run_method(problem: Problem, method: str, steps: int | None = None, rule: str = "gauss-legendre",
+               progress: ProgressFn = None, cancelled: CancelledFn = None) -> RawAttribution:
+    if method not in METHODS:
+        raise UserError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if steps is not None and not 1 <= steps <= 4096:
+        raise UserError(f"steps must be in 1..4096, got {steps}")
+    if method == "psla":
+        return psla(problem, progress, cancelled, steps, rule)
+    with torch.no_grad():
+        ink = rasterise(place(problem.sketch, problem.spec, problem.device), problem.spec)
+    if method == "sla":
+        return sla(problem, ink, progress, cancelled, steps, rule)
+    return {"sla-grad": sla_grad, "occlusion": occlusion}[method](problem, ink, progress, cancelled, steps)

@@ -1,0 +1,64 @@
+"""Task objectives: the one scalar per input whose attribution we compute.
+
+An objective maps a model's batched output to a (B,) tensor. Classification lives here; retrieval
+and generation objectives implement the same protocol in `sketchstudio.tasks`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import torch
+
+from ..errors import UserError
+
+
+class Objective(Protocol):
+    name: str
+
+    def __call__(self, output: torch.Tensor) -> torch.Tensor: ...
+
+
+def _logits(output: torch.Tensor) -> torch.Tensor:
+    if output.ndim != 2:
+        raise UserError(f"a classifier must return (batch, classes) logits, got shape {tuple(output.shape)}")
+    return output
+
+
+@dataclass(frozen=True)
+class ClassLogit:
+    """The target class's logit. Default: unlike the probability it does not saturate at confident
+    predictions, so first-order (sla-grad) attributions keep their signal (see README, "Objective")."""
+
+    index: int
+    name: str = "logit"
+
+    def __call__(self, output: torch.Tensor) -> torch.Tensor:
+        return _logits(output)[:, self.index]
+
+
+@dataclass(frozen=True)
+class ClassProbability:
+    index: int
+    name: str = "probability"
+
+    def __call__(self, output: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(_logits(output), dim=1)[:, self.index]
+
+
+CLASSIFY_OBJECTIVES = {"logit": ClassLogit, "probability": ClassProbability}
+
+
+def resolve_target(target: str | int | None, labels: Sequence[str], predicted: int) -> int:
+    """Target class index from a label, an index (int or digit string), or None (= predicted)."""
+    if target is None:
+        return predicted
+    if isinstance(target, str) and target in labels:
+        return list(labels).index(target)
+    if isinstance(target, int) or (isinstance(target, str) and target.strip().lstrip("-").isdigit()):
+        index = int(target)
+        if 0 <= index < len(labels):
+            return index
+        raise UserError(f"target index {index} is out of range 0..{len(labels) - 1}")
+    shown = ", ".join(labels[:50]) + (", ..." if len(labels) > 50 else "")
+    raise UserError(f"unknown target {target!r}; valid labels: {shown}")
