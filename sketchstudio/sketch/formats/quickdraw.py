@@ -1,0 +1,121 @@
+"""Quick, Draw! ndjson: one JSON drawing record per line, many drawings per file.
+
+Two stroke layouts exist: "simplified" `[[xs], [ys]]` (0..255 integers) and "raw"
+`[[xs], [ys], [ts]]` (canvas floats and milliseconds, which become `Stroke.time`). Every key of a
+record other than `drawing` (word, key_id, countrycode, recognized, timestamp, ...) is kept in
+`Sketch.metadata`. Files can hold millions of drawings, so they are streamed line by line and
+never read whole; the size limit applies to one line (one drawing).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO, Iterable, Iterator
+
+import numpy as np
+
+from ..core import Sketch, SketchError, Stroke
+from .errors import SketchFileError
+from .files import MAX_DOCUMENT_BYTES
+from .jsonvalues import BadValue, describe, dumps, json_object, loads, numbers, plain_numbers
+
+NAME = "ndjson"
+HOLDS_MANY = True
+
+
+def _records(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of every non-blank line; an empty file is an error, not zero drawings."""
+    try:
+        file = open(path, "rb")
+    except OSError as exc:
+        raise SketchFileError(path, f"cannot read: {exc.strerror or exc}") from None
+    found = False
+    with file:
+        for lineno, line in enumerate(iter(lambda: file.readline(MAX_DOCUMENT_BYTES + 1), b""), 1):
+            if len(line) > MAX_DOCUMENT_BYTES:
+                raise SketchFileError(path, "line is longer than the "
+                                      f"{MAX_DOCUMENT_BYTES // (1024 * 1024)} MB limit", lineno)
+            if line.strip():
+                found = True
+                yield lineno, line
+    if not found:
+        raise SketchFileError(path, "file is empty: no drawings")
+
+
+def _stroke(value: object, i: int) -> Stroke:
+    what = f"stroke {i}"
+    if not isinstance(value, list) or len(value) not in (2, 3):
+        raise BadValue(f"{what} should be [xs, ys] or [xs, ys, times], got {describe(value)}"
+                       + (f" of {len(value)} items" if isinstance(value, list) else ""))
+    xs = numbers(value[0], f"{what} xs")
+    ys = numbers(value[1], f"{what} ys")
+    if len(xs) != len(ys):
+        raise BadValue(f"{what} has {len(xs)} xs but {len(ys)} ys")
+    if len(xs) == 0:
+        raise BadValue(f"{what} has no points")
+    time = None
+    if len(value) == 3:
+        time = numbers(value[2], f"{what} times")
+        if len(time) != len(xs):
+            raise BadValue(f"{what} has {len(xs)} points but {len(time)} times")
+    return Stroke(np.column_stack([xs, ys]), time=time)
+
+
+def _parse(path: Path, lineno: int, line: bytes) -> Sketch:
+    try:
+        record = json_object(loads(line.decode("utf-8-sig")), "a drawing record")
+        if "drawing" not in record:
+            raise BadValue('the record has no "drawing"')
+        drawing = record["drawing"]
+        if not isinstance(drawing, list):
+            raise BadValue(f'"drawing" should be a list of strokes, got {describe(drawing)}')
+        strokes = tuple(_stroke(s, i) for i, s in enumerate(drawing))
+        return Sketch(strokes, {k: v for k, v in record.items() if k != "drawing"})
+    except UnicodeDecodeError:
+        raise SketchFileError(path, "not UTF-8 text (binary file?)", lineno) from None
+    except (BadValue, SketchError) as exc:
+        raise SketchFileError(path, str(exc), lineno) from None
+
+
+def count(path: Path) -> int:
+    return sum(1 for _ in _records(path))
+
+
+def iter_sketches(path: Path) -> Iterator[Sketch]:
+    for lineno, line in _records(path):
+        yield _parse(path, lineno, line)
+
+
+def load(path: Path, index: int) -> Sketch:
+    # Only the wanted line is parsed: picking drawing 90,000 must not validate the 89,999 before it.
+    total = 0
+    for lineno, line in _records(path):
+        if total == index:
+            return _parse(path, lineno, line)
+        total += 1
+    raise SketchFileError(path, f"drawing index {index} is out of range: the file holds "
+                          f"{total} drawing{'s' if total != 1 else ''}")
+
+
+def _stroke_lists(stroke: Stroke, with_time: bool) -> list:
+    lists = [plain_numbers(stroke.points[:, 0]), plain_numbers(stroke.points[:, 1])]
+    if with_time:
+        lists.append(plain_numbers(stroke.time))
+    return lists
+
+
+def write(file: BinaryIO, sketches: Iterable[Sketch]) -> None:
+    """Raw layout when every stroke of a drawing has times, else simplified; pressure is dropped."""
+    written = 0
+    for i, sketch in enumerate(sketches):
+        if "drawing" in sketch.metadata:
+            raise BadValue(f'drawing {i}: metadata key "drawing" is reserved by the format')
+        with_time = bool(sketch.strokes) and all(s.time is not None for s in sketch.strokes)
+        record = {**sketch.metadata,
+                  "drawing": [_stroke_lists(s, with_time) for s in sketch.strokes]}
+        try:
+            file.write(dumps(record).encode("utf-8") + b"\n")
+        except BadValue as exc:
+            raise BadValue(f"drawing {i}: metadata {exc}") from None
+        written += 1
+    if not written:
+        raise BadValue("no drawings to write")

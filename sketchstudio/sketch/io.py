@@ -1,0 +1,130 @@
+"""Reading and writing sketch files; the format is chosen by the file's extension.
+
+    .ndjson  Quick, Draw! drawings, many per file, streamed     (formats/quickdraw.py)
+    .npz     sketch-rnn stroke-3, many per file, never unpickled (formats/stroke3.py)
+    .svg     a vector drawing, one per file                     (formats/svg.py)
+    .json    a SketchStudio document, one per file, with the model and attribution settings
+             it was explained with                               (formats/native.py)
+
+Every failure, reading or writing, is a SketchFileError: one line naming the file (and the line,
+where there is one). Files are written to a temporary name and moved into place, so a failed save
+never leaves half a file behind or clobbers the previous one.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+from os import PathLike
+from pathlib import Path
+from types import ModuleType
+from typing import BinaryIO, Callable, Iterable, Iterator
+
+from .core import Sketch, SketchError
+from .formats import Document, SketchFileError, format_for, native
+from .formats.jsonvalues import BadValue
+
+PathArg = str | PathLike[str]
+
+__all__ = ["Document", "SketchFileError", "count_sketches", "file_format", "iter_sketches",
+           "load_document", "load_sketch", "save_document", "save_sketch", "save_sketches"]
+
+
+def file_format(path: PathArg) -> str:
+    """The format name of a path, by extension: "ndjson", "npz", "svg" or "json"."""
+    return format_for(path).NAME
+
+
+def _readable(path: PathArg) -> tuple[Path, ModuleType]:
+    module = format_for(path)
+    path = Path(path)
+    if not path.is_file():
+        raise SketchFileError(path, "no such file" if not path.exists() else "not a file")
+    return path, module
+
+
+def _check_index(path: Path, index: int) -> None:
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise SketchFileError(path, f"drawing index {index!r} is invalid: indices are 0, 1, 2, ...")
+
+
+def count_sketches(path: PathArg) -> int:
+    path, module = _readable(path)
+    if module.HOLDS_MANY:
+        return module.count(path)
+    module.read(path)   # a broken single-drawing file holds no drawing, not one
+    return 1
+
+
+def iter_sketches(path: PathArg) -> Iterator[Sketch]:
+    """Every drawing of the file, in order, read lazily (files can hold millions)."""
+    path, module = _readable(path)
+    if module.HOLDS_MANY:
+        yield from module.iter_sketches(path)
+    else:
+        yield module.read(path)
+
+
+def load_sketch(path: PathArg, index: int = 0) -> Sketch:
+    path, module = _readable(path)
+    _check_index(path, index)
+    if module.HOLDS_MANY:
+        return module.load(path, index)
+    if index != 0:
+        raise SketchFileError(path, f"drawing index {index} is out of range: the file holds "
+                              "1 drawing")
+    return module.read(path)
+
+
+def load_document(path: PathArg, index: int = 0) -> Document:
+    """A .json document with its settings; any other file as a document without settings."""
+    if format_for(path) is native:
+        path, _ = _readable(path)
+        _check_index(path, index)
+        if index != 0:
+            raise SketchFileError(path, f"drawing index {index} is out of range: the file holds "
+                                  "1 drawing")
+        return native.read_document(path)
+    return Document(load_sketch(path, index))
+
+
+def _write(path: PathArg, write: Callable[[BinaryIO], None]) -> None:
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as file:
+            write(file)
+        os.replace(temporary, path)
+    except (BadValue, SketchError) as exc:
+        raise SketchFileError(path, f"cannot save: {exc}") from None
+    except OSError as exc:
+        raise SketchFileError(path, f"cannot write: {exc.strerror or exc}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def save_sketches(path: PathArg, sketches: Iterable[Sketch]) -> None:
+    """Write drawings (any iterable, consumed lazily for .ndjson) to one file."""
+    module = format_for(path)
+    if module.HOLDS_MANY:
+        _write(path, lambda file: module.write(file, sketches))
+        return
+    first_two = list(itertools.islice(sketches, 2))
+    if len(first_two) != 1:
+        raise SketchFileError(path, f"a .{module.NAME} file holds exactly one drawing, got "
+                              f"{'none' if not first_two else 'several'}")
+    save_sketch(path, first_two[0])
+
+
+def save_sketch(path: PathArg, sketch: Sketch) -> None:
+    module = format_for(path)
+    if module.HOLDS_MANY:
+        _write(path, lambda file: module.write(file, [sketch]))
+    else:
+        _write(path, lambda file: module.write(file, sketch))
+
+
+def save_document(path: PathArg, document: Document) -> None:
+    if format_for(path) is not native:
+        raise SketchFileError(path, "only .json documents keep the model and attribution "
+                              "settings; use save_sketch for other formats")
+    _write(path, lambda file: native.write_document(file, document))
