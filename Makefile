@@ -17,8 +17,11 @@ $(VENV)/.installed: $(VENV)/.base pyproject.toml
 	$(PY) -m pip install -q -e .
 	touch $@
 
+# handtex (GPL-3.0) is a test-only dependency: a real pre-trained model nobody here wrote, used to
+# prove model cards work on external models. --no-deps: only its model class and weights are used.
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps handtex==1.0.5
 	touch $@
 
 run: $(VENV)/.installed

@@ -1,0 +1,193 @@
+"""Model cards: the TOML file beside a model that says what it is and how to feed it.
+
+    name = "Quick, Draw! CNN"
+    task = "classify"             # classify | embed | generate
+    file = "model.pt"             # TorchScript or torch.export program, inside the card's folder
+    labels = ["apple", "book"]    # classify: one per output logit, in order
+    description = "..."           # optional
+    [input]                       # the RenderSpec (sketchstudio.render.spec)
+    size = 28
+    ...
+
+Every problem is reported as one line naming the card file and the key, because the card is
+something a person wrote by hand and has to fix by hand.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any, Mapping
+
+from ..errors import UserError
+from ..render.spec import RenderSpec
+
+CARD_FILENAME = "card.toml"
+TASKS = ("classify", "embed", "generate")
+# Geometry and polarity have no safe default: a wrong guess silently ruins accuracy, so the card
+# must say them. Softness, margin and normalisation fall back to RenderSpec's documented defaults.
+REQUIRED_INPUT_KEYS = ("size", "channels", "ink", "fit")
+_KNOWN_KEYS = {"name", "task", "file", "labels", "description", "input"}
+_TYPE_NAMES = {str: "string", list: "list"}
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    name: str
+    task: str
+    file: Path                      # absolute, resolved, inside `path.parent`
+    spec: RenderSpec
+    path: Path                      # the card file itself (absolute)
+    labels: tuple[str, ...] = ()
+    description: str = ""
+    file_name: str = ""             # `file` exactly as written in the card (relative)
+    extra: Mapping[str, Any] = field(default_factory=dict)  # unknown top-level keys, kept as-is
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def to_dict(self) -> dict[str, Any]:
+        """The card as plain data (JSON/TOML-ready), `file` relative as written."""
+        d: dict[str, Any] = {"name": self.name, "task": self.task, "file": self.file_name}
+        if self.description:
+            d["description"] = self.description
+        if self.labels or self.task == "classify":
+            d["labels"] = list(self.labels)
+        d.update(self.extra)
+        d["input"] = self.spec.to_dict()
+        return d
+
+
+def card_path_of(path: str | Path) -> Path:
+    """A card file, or a folder holding card.toml -> the card file's absolute path."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        p = p / CARD_FILENAME
+    return p.absolute()
+
+
+def load_card(path: str | Path) -> ModelCard:
+    """Read and validate a card file (or a folder with card.toml); UserError on any problem."""
+    card_path = card_path_of(path)
+    try:
+        text = card_path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{card_path}: model card not found") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{card_path}: not a text (UTF-8) file: {exc.reason}") from None
+    except OSError as exc:
+        raise UserError(f"{card_path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{card_path}: not valid TOML: {exc}") from None
+    return parse_card(data, card_path)
+
+
+def parse_card(data: Mapping[str, Any], card_path: Path) -> ModelCard:
+    def bad(key: str, problem: str) -> UserError:
+        return UserError(f"{card_path}: {key}: {problem}")
+
+    name = _required(data, "name", str, bad).strip()
+    if not name:
+        raise bad("name", "must not be empty")
+    task = _required(data, "task", str, bad)
+    if task not in TASKS:
+        raise bad("task", f"must be one of {', '.join(TASKS)}, got {task!r}")
+    file_name = _required(data, "file", str, bad)
+    model_file = _inside_folder(file_name, card_path.parent, bad)
+
+    labels = _labels(data, task, bad)
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise bad("description", f"must be a string, got {_kind(description)}")
+
+    if "input" not in data:
+        raise bad("[input]", "missing (the render spec: size, channels, ink, fit, ...)")
+    section = data["input"]
+    if not isinstance(section, Mapping):
+        raise bad("input", f"must be a table [input], got {_kind(section)}")
+    missing = [k for k in REQUIRED_INPUT_KEYS if k not in section]
+    if missing:
+        raise bad("[input]", f"missing key(s): {', '.join(missing)}")
+    try:
+        spec = RenderSpec.from_dict(section)
+    except UserError as exc:
+        raise bad("[input]", str(exc)) from None
+    except TypeError as exc:  # e.g. a nested table where a number belongs
+        raise bad("[input]", str(exc)) from None
+
+    extra = {k: v for k, v in data.items() if k not in _KNOWN_KEYS}
+    return ModelCard(name=name, task=task, file=model_file, spec=spec, path=card_path,
+                     labels=labels, description=description, file_name=file_name, extra=extra)
+
+
+def _required(data: Mapping[str, Any], key: str, kind: type, bad) -> Any:
+    if key not in data:
+        raise bad(key, "missing")
+    value = data[key]
+    if not isinstance(value, kind):
+        raise bad(key, f"must be a {_TYPE_NAMES.get(kind, kind.__name__)}, got {_kind(value)}")
+    return value
+
+
+def _labels(data: Mapping[str, Any], task: str, bad) -> tuple[str, ...]:
+    if "labels" not in data:
+        if task == "classify":
+            raise bad("labels", "missing (a classify model needs one label per output, in order)")
+        return ()
+    labels = data["labels"]
+    if not isinstance(labels, list):
+        raise bad("labels", f"must be a list of strings, got {_kind(labels)}")
+    if task == "classify" and not labels:
+        raise bad("labels", "must not be empty for a classify model")
+    seen: dict[str, int] = {}
+    for i, label in enumerate(labels):
+        if not isinstance(label, str):
+            raise bad("labels", f"item {i} must be a string, got {_kind(label)} {label!r}")
+        if not label.strip():
+            raise bad("labels", f"item {i} is empty")
+        if label in seen:
+            # Two logits with one name cannot be told apart in any explanation.
+            raise bad("labels", f"{label!r} appears twice (items {seen[label]} and {i})")
+        seen[label] = i
+    return tuple(labels)
+
+
+def _inside_folder(file_name: str, folder: Path, bad) -> Path:
+    """The model file, refusing anything that leaves the card's folder.
+
+    Cards get copied into the store and shared; a card that points elsewhere (absolute path, `..`,
+    a symlink out) would make the store read or copy files the user never meant to hand over.
+    """
+    if not file_name.strip():
+        raise bad("file", "must not be empty")
+    # Check both spellings so a card written on Windows is judged the same everywhere.
+    for pure in (PurePosixPath(file_name), PureWindowsPath(file_name)):
+        if pure.is_absolute() or pure.anchor:
+            raise bad("file", f"must be a path relative to the card's folder, got {file_name!r}")
+        if ".." in pure.parts:
+            raise bad("file", f"must stay inside the card's folder (no '..'), got {file_name!r}")
+    root = folder.resolve()
+    target = (folder / file_name).resolve()
+    if not target.is_relative_to(root) or target == root:
+        raise bad("file", f"{file_name!r} leads outside the card's folder (symlink?)")
+    if not target.is_file():
+        raise bad("file", f"{file_name!r} does not exist beside the card")
+    return target
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number" if math.isfinite(value) else "a non-finite number"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    return type(value).__name__

@@ -1,0 +1,90 @@
+"""Which device to compute on, and what to do when a GPU runs out of memory.
+
+Order of preference: the explicit argument (e.g. the CLI's --device) > env SKETCHSTUDIO_DEVICE >
+CUDA if available > Apple MPS if available > CPU. "auto" (or empty) means "no preference here".
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any, Callable, TypeVar
+
+import torch
+
+from ..errors import UserError
+
+DEVICE_ENV = "SKETCHSTUDIO_DEVICE"
+T = TypeVar("T")
+
+
+class DeviceFallbackWarning(RuntimeWarning):
+    """Work that ran out of GPU memory was redone on the CPU."""
+
+
+def choose_device(preference: str | torch.device | None = None) -> torch.device:
+    if isinstance(preference, torch.device):
+        return _checked(preference, "device")
+    if preference and preference.strip().lower() != "auto":
+        return _parse(preference, "--device")
+    env = os.environ.get(DEVICE_ENV, "").strip()
+    if env and env.lower() != "auto":
+        return _parse(env, DEVICE_ENV)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if _mps_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _parse(text: str, source: str) -> torch.device:
+    try:
+        device = torch.device(text.strip().lower())
+    except (RuntimeError, ValueError):
+        raise UserError(f"{source}: unknown device {text!r} (use cpu, cuda, cuda:N, mps or auto)") \
+            from None
+    return _checked(device, source)
+
+
+def _checked(device: torch.device, source: str) -> torch.device:
+    """Fail now, with a clear line, rather than deep inside the first tensor operation."""
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"{source}: CUDA was asked for but is not available on this machine")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UserError(f"{source}: {device} does not exist "
+                            f"({torch.cuda.device_count()} CUDA device(s))")
+    elif device.type == "mps" and not _mps_available():
+        raise UserError(f"{source}: Apple MPS was asked for but is not available on this machine")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise UserError(f"{source}: unsupported device {str(device)!r} (use cpu, cuda or mps)")
+    return device
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def run_with_oom_fallback(fn: Callable[..., T], device: torch.device | str, *args: Any,
+                          **kwargs: Any) -> tuple[T, torch.device]:
+    """`fn(device, *args, **kwargs)`; if that runs out of CUDA memory, once more on the CPU.
+
+    Returns (result, the device that produced it) so the caller can move its model for the next
+    request, and emits a DeviceFallbackWarning (the studio shows it in the status bar; the CLI
+    prints it) so a silent slowdown never goes unexplained. `fn` must take the device as its first
+    argument and put everything it needs there itself (e.g. `model.to(device)`).
+    """
+    device = torch.device(device)
+    try:
+        return fn(device, *args, **kwargs), device
+    except torch.cuda.OutOfMemoryError as exc:
+        if device.type != "cuda":
+            raise
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "out of memory"
+    # Outside the except block, so the failed attempt's frames (and their tensors) are released.
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    warnings.warn(f"{device} ran out of memory ({reason}); running on the CPU instead",
+                  DeviceFallbackWarning, stacklevel=2)
+    cpu = torch.device("cpu")
+    return fn(cpu, *args, **kwargs), cpu

@@ -1,0 +1,159 @@
+"""Load a model (store id, card file or card folder) into a frozen, ready-to-call LoadedModel."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+
+from ..errors import UserError
+from ..render.spec import RenderSpec
+from .card import ModelCard, load_card
+from .device import choose_device
+from .formats import EXPORT, TORCHSCRIPT, detect_format
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A model on a device, eval mode, parameters frozen (explanations need input gradients only).
+
+    Calling it runs the forward pass; a failure inside the model becomes one UserError line with
+    the model's own message, except out-of-memory, which callers may want to retry elsewhere.
+    """
+
+    id: str
+    card: ModelCard
+    module: Any                     # torch.jit.ScriptModule or an unlifted torch.export module
+    device: torch.device
+    format: str                     # TORCHSCRIPT or EXPORT
+
+    @property
+    def spec(self) -> RenderSpec:
+        return self.card.spec
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.card.labels
+
+    @property
+    def task(self) -> str:
+        return self.card.task
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        try:
+            out = self.module(x.to(self.device))
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except Exception as exc:
+            raise UserError(f"model {self.id!r} failed: {one_line(exc)}") from None
+        if isinstance(out, (tuple, list)) and len(out) == 1:
+            out = out[0]  # torch.export flattens a single output into a 1-tuple on some versions
+        if not isinstance(out, torch.Tensor):
+            raise UserError(f"model {self.id!r} returned {type(out).__name__}, not a tensor")
+        return out
+
+    def to(self, device: torch.device | str) -> "LoadedModel":
+        """The same model on another device (used by the out-of-memory fallback)."""
+        device = torch.device(device)
+        if device == self.device:
+            return self
+        return LoadedModel(self.id, self.card, _move(self.module, device), device, self.format)
+
+
+def load_model(name_or_path: str | Path, device: torch.device | str | None = None,
+               store: Any = None) -> LoadedModel:
+    """A store id ("default"), a card .toml, or a folder holding card.toml -> LoadedModel."""
+    from .store import ModelStore  # the store imports this module
+
+    model_id, card_path = (store or ModelStore()).resolve(name_or_path)
+    card = load_card(card_path)
+    return load_card_model(card, device, model_id)
+
+
+def load_card_model(card: ModelCard, device: torch.device | str | None = None,
+                    model_id: str | None = None) -> LoadedModel:
+    device = choose_device(device)
+    kind = detect_format(card.file)
+    module = load_module(card.file, kind, device)
+    return LoadedModel(model_id or card.folder.name, card, module, device, kind)
+
+
+def load_module(path: Path, kind: str, device: torch.device) -> Any:
+    try:
+        if kind == TORCHSCRIPT:
+            with warnings.catch_warnings():
+                # torch deprecates TorchScript, but people still bring such files; say nothing.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                module = torch.jit.load(str(path), map_location=device)
+        elif kind == EXPORT:
+            # A file object, not a path: torch.export.load warns about names not ending in .pt2.
+            with open(path, "rb") as fh, _quiet_export_logs():
+                module = torch.export.load(fh).module()
+        else:
+            raise AssertionError(kind)
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"{path}: cannot load {kind} model: {one_line(exc)}") from None
+    return _freeze(_move(module, device))
+
+
+def _move(module: Any, device: torch.device) -> Any:
+    try:
+        return module.to(device)
+    except Exception as exc:
+        raise UserError(f"cannot move the model to {device}: {one_line(exc)}") from None
+
+
+def _freeze(module: Any) -> Any:
+    try:
+        module.eval()
+    except (NotImplementedError, RuntimeError):
+        # Unlifted torch.export modules refuse eval(): their graph was frozen in whatever mode
+        # it was exported in. The `deterministic` check catches programs exported in train mode.
+        pass
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
+
+
+@contextlib.contextmanager
+def _quiet_export_logs() -> Iterator[None]:
+    """torch.export.load logs full tracebacks before raising; we report one line instead."""
+    loggers = [logging.getLogger(n) for n in ("torch.export", "torch.export.pt2_archive._package")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """The message that matters, on one line.
+
+    TorchScript wraps the model's own error under a code traceback and puts it last
+    ("builtins.RuntimeError: expected 1 channel"); other errors put it first.
+    """
+    text = str(exc).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return type(exc).__name__
+    if lines[0].startswith("The following operation failed in the TorchScript interpreter"):
+        line = lines[-1]
+        line = line.removeprefix("builtins.")
+        if line.startswith(("RuntimeError: ", "Exception: ")):
+            line = line.split(": ", 1)[1]
+    else:
+        line = lines[0]
+    return line if len(line) <= limit else line[:limit - 3] + "..."
