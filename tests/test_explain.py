@@ -216,3 +216,15 @@ def test_three_channel_dark_on_light_models_work():
     r = explain(sketch_left_right(), model_of(module, spec), method="sla", steps=32)
     gap = r.score_full - r.score_blank
     assert abs(r.strokes.sum() - gap) <= 0.01 * abs(gap)
+
+
+def test_models_fixed_to_a_batch_of_one_are_explained_one_by_one(tmp_path):
+    from model_zoo import make_model
+
+    from sketchstudio.models import load_model
+
+    model = load_model(make_model(tmp_path, fmt="export", dynamic_batch=False))
+    sk = Sketch.from_arrays([[[1, 1], [20, 25]], [[5, 20], [25, 3]]])
+    r = explain(sk, model, method="sla", steps=8)
+    assert np.isfinite(r.strokes).all() and r.strokes.shape == (2,)
+    assert r.completeness_error < 0.05

@@ -23,18 +23,20 @@ def _placed(sketch, spec):
 
 
 @settings(max_examples=60, deadline=None)
-@given(sketches, st.sampled_from([(16, 0.5), (40, 1.3), (48, 3.0)]), st.sampled_from([None, 2, 4, 8]))
-def test_local_matches_dense(sketch, size_sigma, tile):
-    size, sigma = size_sigma
-    spec = RenderSpec(size=size, sigma=sigma, fit="canvas", canvas=float(size))
+@given(sketches, st.sampled_from([(16, 0.5, 0.0), (40, 1.3, 0.0), (48, 3.0, 0.0), (32, 0.15, 0.8),
+                                  (24, 0.5, 3.0)]),
+       st.sampled_from([None, 2, 4, 8]))
+def test_local_matches_dense(sketch, pen, tile):
+    size, sigma, width = pen
+    spec = RenderSpec(size=size, sigma=sigma, width=width, fit="canvas", canvas=float(size))
     pl = _placed(sketch, spec)
-    ink = stroke_ink(pl.points, pl.layout, size, sigma, tile)
+    ink = stroke_ink(pl.points, pl.layout, size, sigma, tile, width=width)
     torch.manual_seed(0)
     alpha = torch.rand(3, len(sketch), dtype=torch.float64)
     seg_alpha = torch.rand(2, pl.layout.num_segments, dtype=torch.float64)
-    dense = dense_ink_image(pl.points, pl.layout, size, sigma, alpha=alpha)
+    dense = dense_ink_image(pl.points, pl.layout, size, sigma, alpha=alpha, width=width)
     assert (ink.composite(alpha) - dense).abs().max() <= 1e-5
-    dense_seg = dense_ink_image(pl.points, pl.layout, size, sigma, segment_alpha=seg_alpha)
+    dense_seg = dense_ink_image(pl.points, pl.layout, size, sigma, segment_alpha=seg_alpha, width=width)
     assert (ink.composite_segments(seg_alpha) - dense_seg).abs().max() <= 1e-5
 
 
@@ -70,6 +72,10 @@ def test_gradcheck_presence_and_points():
     assert torch.autograd.gradcheck(by_segments, (seg,))
     points = pl.points.clone().requires_grad_(True)
     assert torch.autograd.gradcheck(by_points, (points,))
+
+    def by_points_wide(points):
+        return stroke_ink(points, pl.layout, 16, 0.4, width=1.5).composite()
+    assert torch.autograd.gradcheck(by_points_wide, (pl.points.clone().requires_grad_(True),))
 
 
 def test_ink_does_not_depend_on_sampling_density():

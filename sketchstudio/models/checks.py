@@ -166,7 +166,7 @@ def _check_batch(model: LoadedModel, blank_x, drawn_x, blank_out, drawn_out, rec
     """Explanations batch many renders; a model fixed to batch 1 still works, one by one."""
     try:
         with torch.no_grad():
-            both = model(torch.cat([blank_x, drawn_x]))
+            both = model.forward_as_is(torch.cat([blank_x, drawn_x]))
     except UserError as exc:
         record("batch", True, f"takes one sketch at a time, so explanations run slower ({exc})",
                warning=True)

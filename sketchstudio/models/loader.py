@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -30,6 +30,7 @@ class LoadedModel:
     module: Any                     # torch.jit.ScriptModule or an unlifted torch.export module
     device: torch.device
     format: str                     # TORCHSCRIPT or EXPORT
+    _one_at_a_time: bool = field(default=False, repr=False)  # set once a batch of several fails
 
     @property
     def spec(self) -> RenderSpec:
@@ -48,6 +49,21 @@ class LoadedModel:
         return self.card.name
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] > 1 and self._one_at_a_time:
+            return torch.cat([self.forward_as_is(x[i:i + 1]) for i in range(x.shape[0])])
+        try:
+            return self.forward_as_is(x)
+        except UserError:
+            if x.shape[0] == 1:
+                raise
+            # Some exported programs are specialised to a batch of one: run the rows one by one,
+            # and keep doing so if that works (the `batch` check warns about such models).
+            rows = torch.cat([self.forward_as_is(x[i:i + 1]) for i in range(x.shape[0])])
+            self._one_at_a_time = True
+            return rows
+
+    def forward_as_is(self, x: torch.Tensor) -> torch.Tensor:
+        """One forward pass of the batch as given (no one-by-one fallback)."""
         try:
             out = self.module(x.to(self.device))
         except torch.cuda.OutOfMemoryError:

@@ -33,7 +33,7 @@ def place(sketch: Sketch, spec: RenderSpec, device: torch.device | str | None = 
 
 
 def rasterise(placed: Placed, spec: RenderSpec) -> StrokeInk:
-    return stroke_ink(placed.points, placed.layout, spec.size, spec.sigma)
+    return stroke_ink(placed.points, placed.layout, spec.size, spec.sigma, width=spec.width)
 
 
 def to_model_input(ink: torch.Tensor, spec: RenderSpec) -> torch.Tensor:

@@ -64,10 +64,20 @@ class Layout:
         return len(self.seg_start)
 
 
-def ink_profile(dist2: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Ink from squared distance: shifted Gaussian, exactly 0 beyond the cutoff."""
+def ink_profile(dist2: torch.Tensor, sigma: float, width: float = 0.0) -> torch.Tensor:
+    """Ink from squared distance: shifted Gaussian, exactly 0 beyond the cutoff.
+
+    With a `width`, the stroke has a solid core of that width and the Gaussian edge starts at its
+    border (like a pen of that width, softened by sigma).
+    """
+    gain = PEAK_INK / (1.0 - PROFILE_FLOOR)
+    if width > 0:
+        # +1e-12 keeps sqrt's gradient finite on the centre line (where the core absorbs it anyway).
+        dist2 = torch.clamp(torch.sqrt(dist2 + 1e-12) - width / 2.0, min=0.0) ** 2
     g = torch.exp(dist2 * (-0.5 / sigma ** 2))
-    return torch.clamp((g - PROFILE_FLOOR) * (PEAK_INK / (1.0 - PROFILE_FLOOR)), min=0.0)
+    if not (torch.is_grad_enabled() and g.requires_grad):
+        return g.sub_(PROFILE_FLOOR).mul_(gain).clamp_(min=0.0)  # in place: no graph to keep
+    return torch.clamp((g - PROFILE_FLOOR) * gain, min=0.0)
 
 
 def segment_dist2(q: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -91,10 +101,11 @@ def _tile_dist2(base_rel: torch.Tensor, ab: torch.Tensor, offsets: torch.Tensor)
     dy = base_rel[:, 1:] + offsets[:, 1]
     abx, aby = ab[:, :1], ab[:, 1:]
     inv_len2 = 1.0 / (abx * abx + aby * aby).clamp_min(1e-12)
-    t = ((dx * abx + dy * aby) * inv_len2).clamp_(0.0, 1.0)
-    ex = dx - t * abx
-    ey = dy - t * aby
-    return ex * ex + ey * ey
+    # In-place steps only overwrite tensors no backward formula has saved.
+    t = (dx * abx).addcmul_(dy, aby).mul_(inv_len2).clamp_(0.0, 1.0)
+    ex = torch.addcmul(dx, t, abx, value=-1.0)
+    ey = torch.addcmul(dy, t, aby, value=-1.0)
+    return (ex * ex).addcmul_(ey, ey)
 
 
 def choose_tile(radius: float) -> int:
@@ -169,10 +180,15 @@ def _tile_pairs(a: np.ndarray, b: np.ndarray, radius: float, tile: int, tiles: i
     return seg[keep], tx[keep], ty[keep]
 
 
+def ink_radius(sigma: float, width: float = 0.0) -> float:
+    """Distance (pixels) beyond which a segment leaves no ink at all."""
+    return width / 2.0 + CUTOFF_SIGMAS * sigma
+
+
 def stroke_ink(points: torch.Tensor, layout: Layout, size: int, sigma: float,
-               tile: int | None = None) -> StrokeInk:
+               tile: int | None = None, width: float = 0.0) -> StrokeInk:
     """Lay out and ink a placed sketch (points in input pixels, (P, 2), may require grad)."""
-    radius = CUTOFF_SIGMAS * sigma
+    radius = ink_radius(sigma, width)
     tile = tile or choose_tile(radius)
     tiles = -(-size // tile)
     device, dtype = points.device, points.dtype
@@ -195,7 +211,7 @@ def stroke_ink(points: torch.Tensor, layout: Layout, size: int, sigma: float,
     b = points[to_t(layout.seg_end)[seg_t]]
     base = torch.as_tensor(np.stack([tx, ty], 1) * tile + 0.5, dtype=dtype, device=device)
     offsets = torch.as_tensor(np.stack([offs_x, offs_y], 1), dtype=dtype, device=device)
-    pair_ink = ink_profile(_tile_dist2(base - a, b - a, offsets), sigma)
+    pair_ink = ink_profile(_tile_dist2(base - a, b - a, offsets), sigma, width)
     pair_group_t = to_t(pair_group.reshape(-1).astype(np.int64))
     ink = torch.zeros(len(group_key), tile * tile, dtype=dtype, device=device)
     ink = ink.scatter_reduce(0, pair_group_t.view(-1, 1).expand_as(pair_ink), pair_ink,
@@ -208,8 +224,8 @@ def stroke_ink(points: torch.Tensor, layout: Layout, size: int, sigma: float,
 
 
 def dense_ink_image(points: torch.Tensor, layout: Layout, size: int, sigma: float,
-                    alpha: torch.Tensor | None = None, segment_alpha: torch.Tensor | None = None
-                    ) -> torch.Tensor:
+                    alpha: torch.Tensor | None = None, segment_alpha: torch.Tensor | None = None,
+                    width: float = 0.0) -> torch.Tensor:
     """Reference rasteriser: every pixel against every segment, O(H W S). For tests only."""
     device, dtype = points.device, points.dtype
     ys, xs = torch.meshgrid(torch.arange(size, dtype=dtype, device=device) + 0.5,
@@ -217,7 +233,7 @@ def dense_ink_image(points: torch.Tensor, layout: Layout, size: int, sigma: floa
     q = torch.stack([xs, ys], -1).reshape(1, -1, 2)                      # (1, HW, 2)
     a = points[torch.as_tensor(layout.seg_start, device=device)].unsqueeze(1)  # (S, 1, 2)
     b = points[torch.as_tensor(layout.seg_end, device=device)].unsqueeze(1)
-    seg_ink = ink_profile(segment_dist2(q, a, b), sigma)                 # (S, HW)
+    seg_ink = ink_profile(segment_dist2(q, a, b), sigma, width)          # (S, HW)
     if segment_alpha is None:
         seg_alpha = torch.ones(1, layout.num_segments, dtype=dtype, device=device)
         if alpha is not None:

@@ -24,6 +24,7 @@ class RenderSpec:
     channels: int = 1              # 1, or 3 (ink replicated)
     ink: str = "light-on-dark"     # which of ink/background is 1.0 before normalisation
     sigma: float = 0.5             # softness of the stroke profile, in input pixels
+    width: float = 0.0             # solid core of the stroke, in input pixels (0: pure Gaussian)
     fit: str = "center"            # "center": bbox scaled and centred; "canvas": raw coordinates
     margin: float = 0.08           # fit = "center": empty fraction of the side on every border
     canvas: float = 256.0          # fit = "canvas": side of the square the coordinates live in
@@ -47,6 +48,8 @@ class RenderSpec:
             p.append(f"ink must be one of {', '.join(INK_VALUES)}, got {self.ink!r}")
         if not _number(self.sigma) or not 0.05 <= self.sigma <= 64:
             p.append(f"sigma must be a number in 0.05..64 pixels, got {self.sigma!r}")
+        if not _number(self.width) or not 0 <= self.width <= 256:
+            p.append(f"width must be a number in 0..256 pixels, got {self.width!r}")
         if self.fit not in FIT_VALUES:
             p.append(f"fit must be one of {', '.join(FIT_VALUES)}, got {self.fit!r}")
         if not _number(self.margin) or not 0 <= self.margin < 0.5:
@@ -93,10 +96,6 @@ class RenderSpec:
         s = self.size / self.canvas
         return s, np.zeros(2)
 
-    @property
-    def cutoff(self) -> float:
-        """Radius (pixels) beyond which a segment leaves no ink: the profile is exactly 0 there."""
-        return CUTOFF_SIGMAS * self.sigma
 
 
 # The ink profile is a Gaussian of the distance, shifted and rescaled so that it reaches exactly
