@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..progress import CancelledFn, check
 from ..render import place, rasterise, to_model_input
 from ..sketch import Sketch
 
@@ -43,22 +44,42 @@ def order_by(values: np.ndarray) -> np.ndarray:
     return np.argsort(-np.asarray(values), kind="stable")
 
 
-def curves(sketch: Sketch, model, target_index: int, order: np.ndarray, batch_size: int = 64) -> Curves:
-    """Deletion and insertion curves for one stroke order, all renders batched."""
-    n = len(sketch)
+def _presence_rows(order: np.ndarray, n: int, kind: str) -> np.ndarray:
+    """(N + 1, N) presence weights: row k has the first k strokes in `order` removed / added."""
     rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(n)
     k = np.arange(n + 1)[:, None]
-    deletion_alpha = (rank[None, :] >= k).astype(np.float32)   # first k in order removed
-    insertion_alpha = (rank[None, :] < k).astype(np.float32)   # first k in order present
-    alphas = torch.as_tensor(np.concatenate([deletion_alpha, insertion_alpha]), device=model.device)
+    present = rank[None, :] >= k if kind == "deletion" else rank[None, :] < k
+    return present.astype(np.float32)
+
+
+def target_probabilities(sketch: Sketch, model, target_index: int, alphas: np.ndarray,
+                         batch_size: int = 64, cancelled: CancelledFn = None) -> np.ndarray:
+    """The target probability for every row of presence weights, renders batched."""
+    alphas = torch.as_tensor(alphas, device=model.device)
+    probs = []
     with torch.no_grad():
         ink = rasterise(place(sketch, model.spec, model.device), model.spec)
-        probs = []
         for start in range(0, len(alphas), batch_size):
+            check(cancelled)
             logits = model(to_model_input(ink.composite(alphas[start:start + batch_size]), model.spec))
             probs.append(torch.softmax(logits.float(), dim=1)[:, target_index])
-        p = torch.cat(probs).cpu().numpy().astype(np.float64)
+    return torch.cat(probs).cpu().numpy().astype(np.float64)
+
+
+def deletion_curve(sketch: Sketch, model, target_index: int, order: np.ndarray,
+                   cancelled: CancelledFn = None) -> np.ndarray:
+    """Deletion alone (the studio's live plot): N + 1 forward passes, cancellable between batches."""
+    alphas = _presence_rows(order, len(sketch), "deletion")
+    return target_probabilities(sketch, model, target_index, alphas, cancelled=cancelled)
+
+
+def curves(sketch: Sketch, model, target_index: int, order: np.ndarray,
+           cancelled: CancelledFn = None) -> Curves:
+    """Deletion and insertion curves for one stroke order, all renders batched together."""
+    n = len(sketch)
+    alphas = np.concatenate([_presence_rows(order, n, "deletion"), _presence_rows(order, n, "insertion")])
+    p = target_probabilities(sketch, model, target_index, alphas, cancelled=cancelled)
     return Curves(deletion=p[: n + 1], insertion=p[n + 1:])
 
 

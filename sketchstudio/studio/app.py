@@ -1,0 +1,196 @@
+"""`sketchstudio [--device D] [--open FILE [--index N]] [--model ID|CARD] [--screenshot OUT.png]`"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QtMsgType, QTimer, qInstallMessageHandler
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from .settings import APPLICATION, ORGANISATION
+
+SCREENSHOT_MIN = (1000, 650)
+SCREENSHOT_SIZE = (1280, 800)
+SCREENSHOT_TIMEOUT_S = 120.0
+# After the explanation is on screen: wait this long for the deletion curve, then shoot anyway.
+CURVE_WAIT_MS = 5000
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sketchstudio", description="Draw, and see stroke by stroke why a sketch model "
+        "decides what it decides.")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N, mps or auto (default: remembered "
+                        "choice, else the best available)")
+    parser.add_argument("--open", metavar="FILE", help="a drawing to open (.json, .ndjson, .npz, .svg)")
+    parser.add_argument("--index", type=int, default=None, metavar="N",
+                        help="which drawing of a file that holds many (default: 0)")
+    parser.add_argument("--model", metavar="ID|CARD", help="a store id or a model card "
+                        "(default: the store's default classifier)")
+    parser.add_argument("--screenshot", metavar="OUT.png", help="wait for the first explanation, "
+                        "save a picture of the whole window and exit")
+    return parser
+
+
+def _application(argv0: str) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([argv0])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("SketchStudio")
+    app.setStyle("Fusion")
+    palette = QPalette()
+    for role, colour in ((QPalette.ColorRole.Window, "#f4f5f7"), (QPalette.ColorRole.Base, "#ffffff"),
+                         (QPalette.ColorRole.AlternateBase, "#f7f8fa"),
+                         (QPalette.ColorRole.Button, "#f7f8fa"), (QPalette.ColorRole.Text, "#202228"),
+                         (QPalette.ColorRole.WindowText, "#202228"),
+                         (QPalette.ColorRole.ButtonText, "#202228"),
+                         (QPalette.ColorRole.Highlight, "#4a6fa5"),
+                         (QPalette.ColorRole.HighlightedText, "#ffffff"),
+                         (QPalette.ColorRole.ToolTipBase, "#ffffee"),
+                         (QPalette.ColorRole.ToolTipText, "#202228")):
+        palette.setColor(role, QColor(colour))
+    app.setPalette(palette)
+    return app
+
+
+class Screenshot:
+    """Waits until the first explanation (and its curve) is on screen, saves the window, quits."""
+
+    def __init__(self, app: QApplication, window, path: Path, timeout_s: float) -> None:
+        self.app, self.window, self.path = app, window, path
+        self.code: int | None = None
+        window.explanationShown.connect(self._explained)
+        window.curveShown.connect(self._curve)
+        window.modelError.connect(self._model_error)
+        self._deadline = QTimer(window)
+        self._deadline.setSingleShot(True)
+        self._timeout_s = timeout_s
+        self._deadline.timeout.connect(self._timed_out)
+        self._deadline.start(int(timeout_s * 1000))
+        self._curve_timer = QTimer(window)
+        self._curve_timer.setSingleShot(True)
+        self._curve_timer.timeout.connect(self._shoot_soon)
+        self._shot = False
+
+    def _explained(self) -> None:
+        if self.window.curve_pending:
+            self._curve_timer.start(CURVE_WAIT_MS)
+        else:
+            self._shoot_soon()
+
+    def _curve(self) -> None:
+        self._curve_timer.stop()
+        self._shoot_soon()
+
+    def _shoot_soon(self) -> None:
+        # Two event-loop turns: let the plots and the canvas repaint with what just arrived.
+        QTimer.singleShot(50, self._shoot)
+
+    def _shoot(self) -> None:
+        if self._shot:
+            return
+        self._shot = True
+        self._deadline.stop()
+        self.app.processEvents()
+        pixmap = self.window.grab()
+        if pixmap.width() < SCREENSHOT_MIN[0] or pixmap.height() < SCREENSHOT_MIN[1]:
+            self.fail(f"the window is only {pixmap.width()}x{pixmap.height()} pixels")
+            return
+        if not pixmap.save(str(self.path), "PNG"):
+            self.fail(f"cannot write {self.path}")
+            return
+        self.code = 0
+        self.app.exit(0)
+
+    def _timed_out(self) -> None:
+        self.fail(f"no explanation within {self._timeout_s:.0f} s")
+
+    def _model_error(self, message: str) -> None:
+        self.fail(f"cannot load the model: {message}")
+
+    def fail(self, message: str) -> None:
+        if self.code is not None:
+            return
+        self._shot = True
+        print(f"sketchstudio: error: {message}", file=sys.stderr)
+        self.code = 2
+        self.app.exit(2)
+
+
+# Harmless platform chatter that would bury the one line a failing --screenshot prints.
+_QUIET_QT_MESSAGES = ("does not support propagateSizeHints",)
+
+
+def _qt_messages(mode, context, message: str) -> None:
+    if any(text in message for text in _QUIET_QT_MESSAGES):
+        return
+    if mode in (QtMsgType.QtDebugMsg, QtMsgType.QtInfoMsg):
+        return
+    print(f"Qt: {message}", file=sys.stderr)
+
+
+def _install_excepthook(window) -> None:
+    """An unexpected error in a slot becomes one line in the window, not a dead studio."""
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        if issubclass(kind, KeyboardInterrupt):
+            previous(kind, value, tb)
+            return
+        logging.getLogger("sketchstudio.studio").error(
+            "unexpected error:\n%s", "".join(traceback.format_exception(kind, value, tb)))
+        try:
+            window.show_error(f"Unexpected error: {kind.__name__}: {value}", "SketchStudio")
+        except Exception:
+            previous(kind, value, tb)
+
+    sys.excepthook = hook
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+    if args.index is not None and args.index < 0:
+        print("sketchstudio: error: --index must be 0 or more", file=sys.stderr)
+        return 2
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    previous_handler = qInstallMessageHandler(_qt_messages)
+    app = _application(sys.argv[0] if sys.argv else "sketchstudio")
+
+    from .main_window import MainWindow
+
+    # A screenshot must not depend on (or change) what an earlier session left in the settings.
+    window = MainWindow(device=args.device, persist=not args.screenshot)
+    shot = None
+    if args.screenshot:
+        window.resize(*SCREENSHOT_SIZE)
+        shot = Screenshot(app, window, Path(args.screenshot), SCREENSHOT_TIMEOUT_S)
+        window.errorShown.connect(shot.fail)   # any error before the picture: no picture
+    previous_hook = sys.excepthook
+    _install_excepthook(window)
+    app.aboutToQuit.connect(window.shutdown)
+    window.show()
+    started = window.start(model=args.model, open_path=args.open, index=args.index)
+    try:
+        if shot is not None and (not started or shot.code is not None):
+            shot.fail(window.last_error or "cannot start")   # no-op if it already failed
+            code = 2
+        else:
+            code = app.exec()
+        if shot is not None:
+            code = shot.code if shot.code is not None else code
+    finally:
+        sys.excepthook = previous_hook
+        window.shutdown()
+        window.deleteLater()
+        app.processEvents()
+        qInstallMessageHandler(previous_handler)
+    return int(code)

@@ -1,0 +1,153 @@
+"""Pick one drawing from a file that holds many (.ndjson, .npz): thumbnails with their words.
+
+Drawings are read lazily and thumbnails made in small batches from a timer, so a file with
+thousands of drawings opens at once and the window never freezes; only the first MAX_SHOWN are
+offered (a Quick, Draw! file can hold more than 100,000).
+"""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit,
+                               QListView, QListWidget, QListWidgetItem, QVBoxLayout)
+
+from ..errors import UserError
+from ..render import ink_to_gray
+from ..sketch import Sketch
+from ..sketch.io import iter_sketches
+
+THUMB = 96
+BATCH = 16
+MAX_SHOWN = 2000
+
+
+def thumbnail(sketch: Sketch, size: int = THUMB) -> QPixmap:
+    gray = np.ascontiguousarray(ink_to_gray(sketch, size))
+    image = QImage(gray.data, size, size, size, QImage.Format.Format_Grayscale8).copy()
+    return QPixmap.fromImage(image)
+
+
+class DrawingBrowser(QDialog):
+    def __init__(self, path: str | Path, parent=None) -> None:
+        super().__init__(parent)
+        self.path = Path(path)
+        self.setWindowTitle(f"Choose a drawing — {self.path.name}")
+        self.resize(760, 560)
+        self.sketches: list[Sketch] = []
+        self.error: str | None = None
+        self._iterator = itertools.islice(iter_sketches(self.path), MAX_SHOWN)
+        self._done = False
+
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter by word…")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._apply_filter)
+        top.addWidget(self.filter, 1)
+        self.count = QLabel("reading…")
+        self.count.setObjectName("muted")
+        top.addWidget(self.count)
+        layout.addLayout(top)
+
+        self.list = QListWidget()
+        self.list.setViewMode(QListView.ViewMode.IconMode)
+        self.list.setIconSize(QSize(THUMB, THUMB))
+        self.list.setGridSize(QSize(THUMB + 28, THUMB + 38))
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.list.setMovement(QListView.Movement.Static)
+        self.list.setUniformItemSizes(True)
+        self.list.setWordWrap(True)
+        self.list.itemDoubleClicked.connect(lambda _item: self.accept())
+        self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
+        layout.addWidget(self.list, 1)
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self._update_buttons()
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._load_batch)
+        self.finished.connect(self._stop_reading)
+        self._load_batch()   # at once: a file with nothing readable is reported before showing
+        if not self._done:
+            self._timer.start()
+
+    @property
+    def finished_loading(self) -> bool:
+        return self._done
+
+    def selected_index(self) -> int | None:
+        item = self.list.currentItem()
+        return None if item is None else int(item.data(Qt.ItemDataRole.UserRole))
+
+    def selected_sketch(self) -> Sketch | None:
+        index = self.selected_index()
+        return None if index is None else self.sketches[index]
+
+    def select(self, index: int) -> None:
+        for row in range(self.list.count()):
+            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == index:
+                self.list.setCurrentRow(row)
+                return
+
+    def _update_buttons(self) -> None:
+        self.buttons.button(QDialogButtonBox.StandardButton.Open).setEnabled(
+            self.list.currentItem() is not None)
+
+    def _load_batch(self) -> None:
+        try:
+            batch = list(itertools.islice(self._iterator, BATCH))
+        except UserError as exc:
+            # A damaged line part-way: offer what was read, and say why the rest is missing.
+            batch = []
+            self.error = str(exc)
+        for sketch in batch:
+            index = len(self.sketches)
+            self.sketches.append(sketch)
+            word = sketch.word or ""
+            label = f"{index}  {word}".strip()
+            item = QListWidgetItem(QIcon(thumbnail(sketch)), label)
+            item.setData(Qt.ItemDataRole.UserRole, index)
+            item.setToolTip(f"drawing {index}: {word or 'no word'} · {len(sketch)} strokes")
+            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+            self.list.addItem(item)
+            item.setHidden(not self._matches(item))
+        if len(self.sketches) and self.list.currentItem() is None:
+            self.list.setCurrentRow(0)
+        if len(batch) < BATCH:
+            self._done = True
+            self._timer.stop()
+        self._update_count()
+
+    def _matches(self, item: QListWidgetItem) -> bool:
+        text = self.filter.text().strip().lower()
+        return not text or text in item.text().lower()
+
+    def _apply_filter(self) -> None:
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            item.setHidden(not self._matches(item))
+        self._update_count()
+
+    def _update_count(self) -> None:
+        n = len(self.sketches)
+        text = f"{n} drawing{'s' if n != 1 else ''}"
+        if not self._done:
+            text += " · reading…"
+        elif n >= MAX_SHOWN:
+            text += f" (the first {MAX_SHOWN})"
+        if self.error:
+            text += " · " + self.error
+        self.count.setText(text)
+
+    def _stop_reading(self, _result: int = 0) -> None:
+        self._timer.stop()

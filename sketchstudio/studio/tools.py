@@ -1,0 +1,276 @@
+"""Canvas tools. A tool turns pointer input into a new snapshot applied to the document.
+
+To add a tool, subclass `Tool` and decorate it with `@register_tool`; the window builds one tool
+bar button per registered tool, in registration order. The canvas calls press / move / release
+with a `Pointer` (scene position, pressure for tablets); returning True means "handled", False
+lets QGraphicsView do its default (rubber band selection, item moves, scroll-hand drag).
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
+
+from ..sketch import Stroke
+from .canvas import Pointer, SketchCanvas
+from .heat import INK
+
+TOOLS: list[type["Tool"]] = []
+
+
+def register_tool(cls: type["Tool"]) -> type["Tool"]:
+    if any(t.id == cls.id for t in TOOLS):
+        raise ValueError(f"a tool with id {cls.id!r} is already registered")
+    TOOLS.append(cls)
+    return cls
+
+
+class Tool:
+    id = "tool"
+    name = "Tool"
+    icon = ""                 # a name from icons.py
+    shortcut = ""
+    tip = ""
+    cursor = Qt.CursorShape.ArrowCursor
+    drag_mode = QGraphicsView.DragMode.NoDrag
+    accepts_tablet = False    # True: tablet events come with pressure, no synthesised mouse
+
+    def __init__(self, canvas: SketchCanvas) -> None:
+        self.canvas = canvas
+
+    @property
+    def document(self):
+        return self.canvas.document
+
+    def activate(self) -> None:
+        pass
+
+    def deactivate(self) -> None:
+        pass
+
+    def press(self, p: Pointer) -> bool:
+        return False
+
+    def move(self, p: Pointer) -> bool:
+        return False
+
+    def release(self, p: Pointer) -> bool:
+        return False
+
+
+@register_tool
+class PenTool(Tool):
+    id = "pen"
+    name = "Pen"
+    icon = "pen"
+    shortcut = "P"
+    tip = "Draw strokes (tablet pressure sets the width)"
+    cursor = Qt.CursorShape.CrossCursor
+    accepts_tablet = True
+
+    def __init__(self, canvas: SketchCanvas) -> None:
+        super().__init__(canvas)
+        self._points: list[tuple[float, float]] = []
+        self._pressure: list[float] = []
+        self._times: list[float] = []
+        self._preview: QGraphicsPathItem | None = None
+        self._clock = None            # ms at the first pen-down of the document's current strokes
+
+    def press(self, p: Pointer) -> bool:
+        if p.button != Qt.MouseButton.LeftButton and not p.tablet:
+            return False
+        self._points, self._pressure, self._times = [], [], []
+        if self._clock is None or not len(self.document.sketch):
+            self._clock = p.time_ms - self._last_time()
+        self._add(p)
+        path = QPainterPath(p.pos)
+        self._preview = QGraphicsPathItem(path)
+        pen = QPen(QColor(INK), self.canvas.stroke_width, Qt.PenStyle.SolidLine,
+                   Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+        self._preview.setPen(pen)
+        self._preview.setZValue(1e6)
+        self.canvas.scene_.addItem(self._preview)
+        return True
+
+    def move(self, p: Pointer) -> bool:
+        if self._preview is None:
+            return False
+        last = self._points[-1]
+        # Half a screen pixel apart at least: no duplicate points from a resting pen.
+        min_step = 0.5 / max(self.canvas.zoom, 1e-6)
+        if abs(p.pos.x() - last[0]) + abs(p.pos.y() - last[1]) < min_step:
+            return True
+        self._add(p)
+        path = self._preview.path()
+        path.lineTo(p.pos)
+        self._preview.setPath(path)
+        return True
+
+    def release(self, p: Pointer) -> bool:
+        if self._preview is None:
+            return False
+        if (p.pos.x(), p.pos.y()) != self._points[-1]:
+            self._add(p)
+        self.canvas.scene_.removeItem(self._preview)
+        self._preview = None
+        pressure = self._pressure if len(self._pressure) == len(self._points) else None
+        stroke = Stroke(np.array(self._points), pressure, np.array(self._times))
+        self.document.apply(self.document.sketch.add_stroke(stroke), "Draw stroke")
+        return True
+
+    def deactivate(self) -> None:
+        if self._preview is not None:
+            self.canvas.scene_.removeItem(self._preview)
+            self._preview = None
+
+    def _add(self, p: Pointer) -> None:
+        self._points.append((p.pos.x(), p.pos.y()))
+        if p.pressure is not None:
+            self._pressure.append(min(max(p.pressure, 0.0), 1.0))
+        self._times.append(max(p.time_ms - self._clock, 0.0))
+
+    def _last_time(self) -> float:
+        for stroke in reversed(self.document.sketch.strokes):
+            if stroke.time is not None and len(stroke.time):
+                return float(stroke.time[-1])
+        return 0.0
+
+
+@register_tool
+class EraserTool(Tool):
+    id = "eraser"
+    name = "Stroke eraser"
+    icon = "eraser"
+    shortcut = "E"
+    tip = "Erase whole strokes: drag across them"
+    cursor = Qt.CursorShape.PointingHandCursor
+    accepts_tablet = True
+
+    def __init__(self, canvas: SketchCanvas) -> None:
+        super().__init__(canvas)
+        self._hit: dict[int, object] = {}
+        self._active = False
+        self._last: QPointF | None = None
+
+    def press(self, p: Pointer) -> bool:
+        if p.button != Qt.MouseButton.LeftButton and not p.tablet:
+            return False
+        self._active = True
+        self._hit = {}
+        self._last = None
+        self._collect(p.pos)
+        return True
+
+    def move(self, p: Pointer) -> bool:
+        if not self._active:
+            return False
+        self._collect(p.pos)
+        return True
+
+    def release(self, p: Pointer) -> bool:
+        if not self._active:
+            return False
+        self._active = False
+        indices = sorted(self._hit)
+        self._hit = {}
+        if indices:
+            sketch = self.document.sketch
+            n = len(indices)
+            self.document.apply(sketch.remove_strokes(indices),
+                                f"Erase {n} stroke{'s' if n > 1 else ''}")
+        return True
+
+    def deactivate(self) -> None:
+        for item in self._hit.values():
+            item.set_erasing(False)
+        self._hit = {}
+        self._active = False
+
+    def _collect(self, pos: QPointF) -> None:
+        last, self._last = self._last, QPointF(pos)
+        for item in self.canvas.items_at(pos, 5.0, since=last if self._active else None):
+            if item.index not in self._hit:
+                self._hit[item.index] = item
+                item.set_erasing(True)
+
+
+@register_tool
+class SelectTool(Tool):
+    id = "select"
+    name = "Select / move"
+    icon = "select"
+    shortcut = "V"
+    tip = "Select strokes (click, shift+click, drag a box) and drag them to move"
+    cursor = Qt.CursorShape.ArrowCursor
+    drag_mode = QGraphicsView.DragMode.RubberBandDrag
+
+    def __init__(self, canvas: SketchCanvas) -> None:
+        super().__init__(canvas)
+        self._grab = None       # (start position, items being dragged)
+
+    def press(self, p: Pointer) -> bool:
+        self._grab = None
+        if p.button != Qt.MouseButton.LeftButton:
+            return False
+        # Strokes are thin: a click within a few pixels grabs one. Elsewhere QGraphicsView
+        # draws a rubber band.
+        hits = self.canvas.items_at(p.pos, 5.0)
+        if not hits:
+            return False
+        item = hits[0]
+        if p.modifiers & Qt.KeyboardModifier.ShiftModifier:
+            item.setSelected(not item.isSelected())
+            return True
+        if not item.isSelected():
+            self.canvas.scene_.clearSelection()
+            item.setSelected(True)
+        self._grab = (p.pos, [i for i in self.canvas.items_ if i.isSelected()])
+        return True
+
+    def move(self, p: Pointer) -> bool:
+        if self._grab is None:
+            return False
+        start, items = self._grab
+        delta = p.pos - start
+        for item in items:
+            item.setPos(delta)
+        return True
+
+    def release(self, p: Pointer) -> bool:
+        if self._grab is None:
+            return False
+        self._grab = None
+        self.commit_moves()
+        return True
+
+    def deactivate(self) -> None:
+        self._grab = None
+        for item in self.canvas.items_:
+            item.setPos(0, 0)
+
+    def commit_moves(self) -> None:
+        """Dragged strokes become one undoable 'Move' of the snapshot."""
+        moved = [item for item in self.canvas.items_ if item.pos() != QPointF(0, 0)]
+        if not moved:
+            return
+        sketch = self.document.sketch
+        strokes = list(sketch.strokes)
+        for item in moved:
+            offset = np.array([item.pos().x(), item.pos().y()])
+            strokes[item.index] = strokes[item.index].with_points(strokes[item.index].points + offset)
+        indices = tuple(item.index for item in moved)
+        n = len(moved)
+        self.document.apply(sketch.with_strokes(strokes), f"Move {n} stroke{'s' if n > 1 else ''}",
+                            selection=indices)
+
+
+@register_tool
+class PanTool(Tool):
+    id = "pan"
+    name = "Pan / zoom"
+    icon = "pan"
+    shortcut = "H"
+    tip = "Drag to pan; wheel to zoom (the middle button pans with any tool)"
+    cursor = Qt.CursorShape.OpenHandCursor
+    drag_mode = QGraphicsView.DragMode.ScrollHandDrag

@@ -1,0 +1,256 @@
+"""The explanation worker: one background thread that loads models and explains snapshots.
+
+Latest wins. The GUI thread never waits on it: `submit()` drops the request into a mailbox that
+holds at most one pending explanation (a newer one replaces an older one) and bumps a generation
+counter. The running job's `cancelled()` callable compares its own generation with the counter, so
+the engine stops at its next check as soon as anything newer arrives, and a result whose generation
+is no longer current is dropped by the window. Only plain Python values (Sketch snapshots, requests,
+Attribution, Curves, ModelInfo) travel, through signals; the loaded model never leaves this thread.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+from ..errors import UserError
+from ..progress import Cancelled
+from ..render import RenderSpec
+from ..sketch import Sketch
+
+log = logging.getLogger(__name__)
+
+LIVE_METHOD = "sla-grad"
+# The deletion curve costs N + 1 forward passes: past this many strokes it is not drawn live.
+CURVE_MAX_STROKES = 300
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the GUI may know about the loaded model (the model object stays in the worker)."""
+
+    id: str
+    name: str
+    task: str
+    labels: tuple[str, ...]
+    spec: RenderSpec
+    device: str
+    card_path: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ExplainRequest:
+    sketch: Sketch
+    method: str = LIVE_METHOD
+    target: str | None = None
+    curve: bool = True
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    source: str                     # store id or card path
+    device: str | None = None       # None / "auto": the best available
+
+
+class _Mailbox:
+    """At most one pending model load and one pending explanation; newer replaces older."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Condition()
+        self.load: LoadRequest | None = None
+        self.explain: tuple[int, ExplainRequest] | None = None
+        self.generation = 0
+        self.stopping = False
+
+
+class ExplainWorker(QThread):
+    modelLoaded = Signal(object)            # ModelInfo
+    modelFailed = Signal(str)               # one line
+    jobStarted = Signal(int, str)           # generation, method
+    progressed = Signal(int, float)         # generation, fraction
+    explained = Signal(int, object, object)  # generation, Sketch, Attribution
+    curveReady = Signal(int, object)        # generation, Curves
+    failed = Signal(int, str)               # generation, one line
+    jobCancelled = Signal(int)              # generation
+    notice = Signal(str)                    # e.g. a GPU that ran out of memory
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ExplainWorker")
+        self._box = _Mailbox()
+        self._model: Any = None     # touched by the worker thread only
+
+    # --- GUI thread ------------------------------------------------------------------------------
+    @property
+    def generation(self) -> int:
+        return self._box.generation
+
+    def submit(self, request: ExplainRequest) -> int:
+        """Queue an explanation, cancelling whatever runs or waits; returns its generation."""
+        with self._box.lock:
+            self._box.generation += 1
+            generation = self._box.generation
+            self._box.explain = (generation, request)
+            self._box.lock.notify()
+        return generation
+
+    def load_model(self, request: LoadRequest) -> None:
+        """Load (in the worker) a model; the running explanation is cancelled, results dropped."""
+        with self._box.lock:
+            self._box.generation += 1
+            self._box.load = request
+            self._box.lock.notify()
+
+    def cancel(self) -> None:
+        with self._box.lock:
+            self._box.generation += 1
+            self._box.explain = None
+
+    def stop(self, timeout_ms: int | None = None) -> bool:
+        """Cancel everything and wait for the thread to end (safe to call twice)."""
+        with self._box.lock:
+            self._box.stopping = True
+            self._box.generation += 1
+            self._box.explain = None
+            self._box.load = None
+            self._box.lock.notify()
+        if not self.isRunning():
+            return True
+        return self.wait() if timeout_ms is None else self.wait(timeout_ms)
+
+    # --- worker thread ---------------------------------------------------------------------------
+    def run(self) -> None:
+        box = self._box
+        while True:
+            with box.lock:
+                while not (box.stopping or box.load or box.explain):
+                    box.lock.wait()
+                if box.stopping:
+                    break
+                load, box.load = box.load, None
+                job = None
+                if load is None:
+                    job, box.explain = box.explain, None
+            try:
+                if load is not None:
+                    self._load(load)
+                elif job is not None:
+                    self._explain(*job)
+            except Exception as exc:  # never let the thread die: the studio must keep working
+                log.exception("unexpected error in the explanation worker")
+                generation = job[0] if job is not None else box.generation
+                self.failed.emit(generation, f"unexpected error: {type(exc).__name__}: {exc}")
+        self._model = None
+
+    def _load(self, request: LoadRequest) -> None:
+        from ..models import load_model, probe_sketch
+        from ..explain import explain
+
+        try:
+            model = load_model(request.source, device=request.device)
+        except UserError as exc:
+            self.modelFailed.emit(str(exc))
+            return
+        if model.task != "classify":
+            self.modelFailed.emit(f"model {model.id!r} is a {model.task!r} model; the studio "
+                                  "explains classifiers for now")
+            return
+        try:
+            # The first call pays for kernel selection and caches; pay it here, not while drawing.
+            explain(probe_sketch(), model, method=LIVE_METHOD)
+        except UserError as exc:
+            self.modelFailed.emit(f"model {model.id!r} cannot be explained: {exc}")
+            return
+        self._model = model
+        card = getattr(model, "card", None)
+        self.modelLoaded.emit(ModelInfo(
+            id=model.id, name=getattr(model, "name", model.id), task=model.task,
+            labels=tuple(model.labels), spec=model.spec, device=str(model.device),
+            card_path=str(getattr(card, "path", "")), source=request.source))
+
+    def _explain(self, generation: int, request: ExplainRequest) -> None:
+        from ..explain import explain
+        from ..models import run_with_oom_fallback
+
+        box = self._box
+
+        def cancelled() -> bool:
+            return box.generation != generation or box.stopping
+
+        if cancelled():
+            return
+        model = self._model
+        if model is None:
+            # The model failed to load and said so already: nothing to explain, nothing to add.
+            self.jobCancelled.emit(generation)
+            return
+        self.jobStarted.emit(generation, request.method)
+        last = [0.0, 0.0]  # fraction, time of the last progress signal
+
+        def progress(fraction: float) -> None:
+            now = time.monotonic()
+            if fraction >= 1.0 or fraction - last[0] >= 0.02 and now - last[1] >= 0.05:
+                last[0], last[1] = fraction, now
+                self.progressed.emit(generation, fraction)
+
+        def run(device):
+            on_device = model if device == model.device else model.to(device)
+            return explain(request.sketch, on_device, method=request.method,
+                           target=request.target, progress=progress, cancelled=cancelled)
+
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result, device = run_with_oom_fallback(run, model.device)
+        except Cancelled:
+            self.jobCancelled.emit(generation)
+            return
+        except UserError as exc:
+            self.failed.emit(generation, str(exc))
+            return
+        for w in caught:
+            self.notice.emit(str(w.message))
+        if device != model.device:
+            self._model = model.to(device)
+        self.explained.emit(generation, request.sketch, result)
+
+        if (request.curve and result.target_index is not None
+                and 0 < len(request.sketch) <= CURVE_MAX_STROKES):
+            # Only when nothing newer waits: the live explanation matters more than the curve.
+            with box.lock:
+                waiting = box.explain is not None or box.load is not None
+            if waiting or cancelled():
+                return
+            from ..explain.faithfulness import order_by
+
+            try:
+                curve = deletion_curve(request.sketch, self._model, result.target_index,
+                                       order_by(result.strokes), cancelled)
+            except Cancelled:
+                return
+            except UserError as exc:
+                self.notice.emit(f"deletion curve: {exc}")
+                return
+            if not cancelled():
+                self.curveReady.emit(generation, curve)
+
+
+@dataclass(frozen=True)
+class DeletionCurve:
+    deletion: Any              # (N + 1,) target probability after removing the first k strokes
+    deletion_auc: float
+
+
+def deletion_curve(sketch: Sketch, model: Any, target_index: int, order, cancelled) -> DeletionCurve:
+    """Deletion half only and cancellable: the live plot must never hold up the next explanation."""
+    from ..explain.faithfulness import auc
+    from ..explain.faithfulness import deletion_curve as engine_deletion_curve
+
+    curve = engine_deletion_curve(sketch, model, target_index, order, cancelled)
+    return DeletionCurve(curve, auc(curve))
