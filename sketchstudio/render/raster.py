@@ -109,9 +109,10 @@ def _tile_dist2(base_rel: torch.Tensor, ab: torch.Tensor, offsets: torch.Tensor)
 
 
 def choose_tile(radius: float) -> int:
-    """Tile side in pixels: about the cutoff diameter, so a short segment meets few tiles."""
+    """Tile side in pixels: about the ink radius (measured fastest: a segment meets few tiles and
+    each tile wastes few pixels)."""
     for tile in (2, 4, 8, 16):
-        if 2 * radius <= tile:
+        if radius <= tile:
             return tile
     return 32
 
@@ -207,8 +208,8 @@ def stroke_ink(points: torch.Tensor, layout: Layout, size: int, sigma: float,
 
     to_t = lambda x: torch.as_tensor(x, device=device)  # noqa: E731
     seg_t = to_t(seg)
-    a = points[to_t(layout.seg_start)[seg_t]]  # (P, 2)
-    b = points[to_t(layout.seg_end)[seg_t]]
+    a = points[to_t(layout.seg_start[seg])]  # (P, 2)
+    b = points[to_t(layout.seg_end[seg])]
     base = torch.as_tensor(np.stack([tx, ty], 1) * tile + 0.5, dtype=dtype, device=device)
     offsets = torch.as_tensor(np.stack([offs_x, offs_y], 1), dtype=dtype, device=device)
     pair_ink = ink_profile(_tile_dist2(base - a, b - a, offsets), sigma, width)
