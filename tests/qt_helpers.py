@@ -41,6 +41,8 @@ def wide_card(tmp_path_factory) -> Path:
 def isolated_studio(tmp_path, monkeypatch):
     """Store and settings in tmp_path; the unsaved-changes prompt answers 'discard'."""
     monkeypatch.setenv("SKETCHSTUDIO_DATA_DIR", str(tmp_path / "data"))
+    # Only the models a test adds: the shipped ones would change what the store lists.
+    monkeypatch.setenv("SKETCHSTUDIO_BUILTIN_MODELS", str(tmp_path / "no-builtins"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("SKETCHSTUDIO_DEVICE", raising=False)
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,

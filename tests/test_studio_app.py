@@ -44,9 +44,10 @@ def test_screenshot_of_the_first_explanation(tmp_path, tiny_card, drawings):
     assert image.width() >= 1000 and image.height() >= 650
 
 
-def test_screenshot_with_the_default_model(tmp_path):
+def test_screenshot_with_the_default_model(tmp_path, monkeypatch):
+    monkeypatch.delenv("SKETCHSTUDIO_BUILTIN_MODELS")
     if not (builtin_models_dir() / "default" / "card.toml").is_file():
-        pytest.skip("the built-in default model is not in resources/models/default yet")
+        pytest.skip("the built-in default model is not in resources/models/default")
     out = tmp_path / "shot.png"
     result = run_studio(["--screenshot", str(out)], tmp_path)
     assert result.returncode == 0, result.stderr

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from .core import Sketch, Stroke
-from .transforms import _rdp_keep
+from .transforms import rdp_keep
 
 Points = list[np.ndarray]
 
@@ -77,7 +77,7 @@ def _warp(pts: Points, rng: np.random.Generator, amount: float) -> Points:
 def _simplify(pts: Points, rng: np.random.Generator, max_tolerance: float,
               min_tolerance: float) -> Points:
     eps = rng.uniform(min_tolerance, max(max_tolerance, min_tolerance)) * _box(pts)[1]
-    return [p[_rdp_keep(p, eps)] if len(p) >= 3 else p for p in pts]
+    return [p[rdp_keep(p, eps)] if len(p) >= 3 else p for p in pts]
 
 
 def _lengths(pts: Points) -> np.ndarray:

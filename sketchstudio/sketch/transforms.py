@@ -77,7 +77,7 @@ def resample(sketch: Sketch, spacing: float) -> Sketch:
     return sketch.with_strokes([_resample_stroke(s, spacing) for s in sketch.strokes])
 
 
-def _rdp_keep(points: np.ndarray, epsilon: float) -> np.ndarray:
+def rdp_keep(points: np.ndarray, epsilon: float) -> np.ndarray:
     """Boolean mask of the points Ramer-Douglas-Peucker keeps (iterative: no recursion limit)."""
     keep = np.zeros(len(points), dtype=bool)
     keep[0] = keep[-1] = True
@@ -112,7 +112,7 @@ def simplify(sketch: Sketch, epsilon: float) -> Sketch:
         if len(s) < 3:
             strokes.append(s)
             continue
-        keep = _rdp_keep(s.points, epsilon)
+        keep = rdp_keep(s.points, epsilon)
         strokes.append(Stroke(s.points[keep],
                               None if s.pressure is None else s.pressure[keep],
                               None if s.time is None else s.time[keep]))
