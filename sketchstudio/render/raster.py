@@ -40,24 +40,15 @@ class Layout:
 
     @classmethod
     def from_lengths(cls, lengths: list[int]) -> "Layout":
-        starts, ends, owner = [], [], []
-        offsets = [0]
-        first_point = 0
-        for k, n in enumerate(lengths):
-            if n == 1:  # a dot: one zero-length segment
-                s = np.array([first_point])
-                e = s
-            else:
-                s = np.arange(first_point, first_point + n - 1)
-                e = s + 1
-            starts.append(s)
-            ends.append(e)
-            owner.append(np.full(len(s), k))
-            offsets.append(offsets[-1] + len(s))
-            first_point += n
-        cat = (lambda parts: np.concatenate(parts).astype(np.int64)) if lengths else (
-            lambda parts: np.zeros(0, np.int64))
-        return cls(cat(starts), cat(ends), cat(owner), len(lengths), np.asarray(offsets, np.int64))
+        n_points = np.asarray(lengths, dtype=np.int64).reshape(-1)
+        n_segs = np.maximum(n_points - 1, 1)          # a dot is one zero-length segment
+        offsets = np.concatenate([[0], np.cumsum(n_segs)]).astype(np.int64)
+        first_point = np.concatenate([[0], np.cumsum(n_points)[:-1]]).astype(np.int64)
+        owner = np.repeat(np.arange(len(n_points), dtype=np.int64), n_segs)
+        local = np.arange(offsets[-1], dtype=np.int64) - offsets[owner]
+        start = first_point[owner] + local
+        end = start + (n_points[owner] > 1)
+        return cls(start, end, owner, len(n_points), offsets)
 
     @property
     def num_segments(self) -> int:
