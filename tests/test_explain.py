@@ -131,6 +131,26 @@ def test_sla_grad_is_the_gradient_of_presence():
         assert r.strokes[k] == pytest.approx(float(s[0] - s[1]) / eps, rel=0.02, abs=1e-4)
 
 
+class InkOrNothing(nn.Module):
+    """Class 'nothing' wins on the blank canvas, class 'ink' on any drawing."""
+
+    def forward(self, x):
+        ink = x.sum((1, 2, 3))
+        return torch.stack([torch.ones_like(ink), ink], dim=1)
+
+
+def test_every_method_scores_full_and_blank_for_the_same_target():
+    model = model_of(InkOrNothing(), labels=("nothing", "ink"))
+    sk = sketch_left_right()
+    results = [explain(sk, model, method=m) for m in METHODS]
+    assert {r.target for r in results} == {"ink"}
+    for r in results:
+        assert r.score_blank == 0.0
+    for r in results[1:]:
+        assert r.score_full == pytest.approx(results[0].score_full, abs=1e-5)
+        assert r.score_blank == pytest.approx(results[0].score_blank, abs=1e-5)
+
+
 def test_prediction_and_target_defaults():
     model = model_of(LeftHalf(), labels=("left", "right"))
     sk = Sketch.from_arrays([[[2, 2], [10, 30]]])

@@ -104,6 +104,8 @@ def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int |
         _check_logits(problem.full_output, labels)
         target_index = int(problem.full_output[0].argmax())
         prediction = _top_k(problem.full_output, labels)
+        # The blank canvas is scored for the sketch's class, not for the blank's own top class.
+        raw.score_blank = float(problem.blank_output[0, target_index])
     notes = _sanity_notes(raw.strokes, raw.score_full, raw.score_blank, sketch)
     return Attribution(
         method=method, strokes=raw.strokes, score_full=raw.score_full, score_blank=raw.score_blank,

@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="which drawing of a file that holds many (default: 0)")
     parser.add_argument("--model", metavar="ID|CARD", help="a store id or a model card "
                         "(default: the store's default classifier)")
+    parser.add_argument("--method", choices=("sla-grad", "sla", "psla", "occlusion"),
+                        help="explain the opened drawing with this method first (default: the "
+                        "live sla-grad)")
     parser.add_argument("--screenshot", metavar="OUT.png", help="wait for the first explanation, "
                         "save a picture of the whole window and exit")
     return parser
@@ -179,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     app.aboutToQuit.connect(window.shutdown)
     window.show()
     started = window.start(model=args.model, open_path=args.open, index=args.index)
+    if started and args.method:
+        window.explain_now(args.method)
     try:
         if shot is not None and (not started or shot.code is not None):
             shot.fail(window.last_error or "cannot start")   # no-op if it already failed
