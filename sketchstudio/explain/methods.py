@@ -20,7 +20,7 @@ from ..sketch import Sketch
 from .quadrature import quadrature
 
 METHODS = ("sla", "sla-grad", "psla", "occlusion")
-DEFAULT_STEPS = 16
+DEFAULT_STEPS = 32  # Gauss-Legendre: median completeness error under 1% (benchmarks/ig_steps.py)
 
 
 @dataclass
