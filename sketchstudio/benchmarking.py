@@ -114,7 +114,9 @@ def peak_mb(fn: Callable[[], object], device: torch.device) -> float:
 
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
-    events = sorted((e for e in prof.events() if e.cpu_memory_usage),
+    # Leaf operators and free events only: a parent operator repeats its children's allocations.
+    events = sorted((e for e in prof.events()
+                     if e.cpu_memory_usage and (e.name == "[memory]" or not e.cpu_children)),
                     key=lambda e: e.time_range.start)
     level = peak = 0
     for e in events:

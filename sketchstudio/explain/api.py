@@ -13,7 +13,7 @@ from ..errors import UserError
 from ..progress import CancelledFn, ProgressFn
 from ..render import render_ink, to_model_input
 from ..sketch import Sketch
-from .methods import METHODS, Problem, run_method
+from .methods import Problem, check_method, run_method
 from .objectives import CLASSIFY_OBJECTIVES, resolve_target
 from .result import Attribution
 
@@ -65,10 +65,7 @@ def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int |
     target class's logit (default) or probability; the default target is the predicted class. Other
     tasks pass an objective object (`sketchstudio.tasks`), which maps the model output to (B,) scores.
     """
-    if method not in METHODS:
-        raise UserError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if steps is not None and not 1 <= steps <= 4096:
-        raise UserError(f"steps must be in 1..4096, got {steps}")
+    check_method(method, steps)  # before any model work
     started = time.perf_counter()
     device = getattr(model, "device", torch.device("cpu"))
     task = getattr(model, "task", "classify")

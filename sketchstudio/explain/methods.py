@@ -67,13 +67,13 @@ def _chunks(total: int, size: int):
 
 
 def _scores_no_grad(problem: Problem, ink: StrokeInk, alphas: torch.Tensor,
-                    progress: ProgressFn, cancelled: CancelledFn, done=0.0, share=1.0) -> torch.Tensor:
+                    progress: ProgressFn, cancelled: CancelledFn) -> torch.Tensor:
     out = []
     with torch.no_grad():
         for start, stop in _chunks(len(alphas), problem.batch_size):
             check(cancelled)
             out.append(problem.score_images(ink.composite(alphas[start:stop])))
-            report(progress, done + share * stop / len(alphas))
+            report(progress, stop / len(alphas))
     return torch.cat(out) if out else torch.zeros(0)
 
 
@@ -175,12 +175,16 @@ def occlusion(problem: Problem, ink: StrokeInk, progress: ProgressFn, cancelled:
                           float(scores[-1]))
 
 
-def run_method(problem: Problem, method: str, steps: int | None = None, rule: str = "gauss-legendre",
-               progress: ProgressFn = None, cancelled: CancelledFn = None) -> RawAttribution:
+def check_method(method: str, steps: int | None) -> None:
     if method not in METHODS:
         raise UserError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if steps is not None and not 1 <= steps <= 4096:
         raise UserError(f"steps must be in 1..4096, got {steps}")
+
+
+def run_method(problem: Problem, method: str, steps: int | None = None, rule: str = "gauss-legendre",
+               progress: ProgressFn = None, cancelled: CancelledFn = None) -> RawAttribution:
+    check_method(method, steps)
     if method == "psla":
         return psla(problem, progress, cancelled, steps, rule)
     with torch.no_grad():
