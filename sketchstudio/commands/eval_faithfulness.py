@@ -8,6 +8,8 @@ import numpy as np
 
 from ..errors import UserError
 from ..explain import METHODS
+from ..explain.methods import DEFAULT_QUADRATURE
+from ..explain.quadrature import RULES
 
 
 def add_parser(sub) -> None:
@@ -17,7 +19,7 @@ def add_parser(sub) -> None:
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--limit", type=int, default=200, help="number of drawings (default 200)")
     p.add_argument("--steps", type=int, help="integration steps for sla / psla")
-    p.add_argument("--quadrature", default="gauss-legendre")
+    p.add_argument("--quadrature", default=DEFAULT_QUADRATURE, choices=RULES)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run)
 
@@ -49,7 +51,7 @@ def pick_drawings(data: str | Path, labels, limit: int):
     return picked
 
 
-def evaluate(model, sketches, methods, steps=None, quadrature="gauss-legendre", progress=None) -> dict:
+def evaluate(model, sketches, methods, steps=None, quadrature=DEFAULT_QUADRATURE, progress=None) -> dict:
     from ..explain import explain
     from ..explain.faithfulness import curves, order_by, random_curves
 

@@ -13,7 +13,7 @@ from ..errors import UserError
 from ..progress import CancelledFn, ProgressFn
 from ..render import render_ink, to_model_input
 from ..sketch import Sketch
-from .methods import Problem, check_method, run_method
+from .methods import DEFAULT_QUADRATURE, Problem, check_method, run_method
 from .objectives import CLASSIFY_OBJECTIVES, resolve_target
 from .result import Attribution
 
@@ -57,7 +57,7 @@ def _top_k(output: torch.Tensor, labels: tuple[str, ...]) -> list[tuple[str, flo
 
 def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int | None = None,
             steps: int | None = None, objective: str | Callable | None = None,
-            quadrature: str = "gauss-legendre", progress: ProgressFn = None,
+            quadrature: str = DEFAULT_QUADRATURE, progress: ProgressFn = None,
             cancelled: CancelledFn = None, batch_size: int = 0) -> Attribution:
     """Attribute the model's score to every stroke (and, for psla, every segment and point).
 
