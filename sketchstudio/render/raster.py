@@ -151,24 +151,23 @@ class StrokeInk:
 
 def _tile_pairs(a: np.ndarray, b: np.ndarray, radius: float, tile: int, tiles: int):
     """(segment, tile_x, tile_y) for every tile within `radius` of each segment (numpy, no grad)."""
-    limit = tiles * tile + radius + 1.0  # clip before int conversion: far-away points are harmless
-    lo = np.clip(np.floor((np.minimum(a, b) - radius) / tile), 0, tiles)
-    hi = np.clip(np.floor((np.maximum(a, b) + radius) / tile), -1, tiles - 1)
-    outside = (np.minimum(a, b) > limit).any(1) | (np.maximum(a, b) < -radius).any(1)
-    nx = np.where(outside, 0, np.maximum(hi[:, 0] - lo[:, 0] + 1, 0)).astype(np.int64)
-    ny = np.where(outside, 0, np.maximum(hi[:, 1] - lo[:, 1] + 1, 0)).astype(np.int64)
-    count = nx * ny
+    # Clipping before the int conversion makes far-away points harmless: their range is empty.
+    lo = np.clip(np.floor((np.minimum(a, b) - radius) / tile), 0, tiles).astype(np.int64)
+    hi = np.clip(np.floor((np.maximum(a, b) + radius) / tile), -1, tiles - 1).astype(np.int64)
+    span = np.maximum(hi - lo + 1, 0)
+    count = span[:, 0] * span[:, 1]
     seg = np.repeat(np.arange(len(a)), count)
-    local = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-    tx = lo[seg, 0].astype(np.int64) + local % nx[seg]
-    ty = lo[seg, 1].astype(np.int64) + local // nx[seg]
-    # Keep only tiles whose nearest point can be within the radius of the segment.
-    centre = np.stack([tx, ty], 1) * tile + tile / 2.0
-    sa, sb = a[seg], b[seg]
-    ab = sb - sa
-    t = np.clip(((centre - sa) * ab).sum(1) / np.maximum((ab * ab).sum(1), 1e-12), 0.0, 1.0)
-    d = np.linalg.norm(centre - sa - t[:, None] * ab, axis=1)
-    keep = d <= radius + tile * 0.7072
+    local = np.arange(len(seg)) - np.repeat(np.cumsum(count) - count, count)
+    nx = span[seg, 0]
+    tx = lo[seg, 0] + local % nx
+    ty = lo[seg, 1] + local // nx
+    # Keep only tiles whose centre is close enough for one of their pixels to be within the radius.
+    ax, ay = a[seg, 0], a[seg, 1]
+    abx, aby = b[seg, 0] - ax, b[seg, 1] - ay
+    cx, cy = tx * tile + (tile / 2.0) - ax, ty * tile + (tile / 2.0) - ay
+    t = np.clip((cx * abx + cy * aby) / np.maximum(abx * abx + aby * aby, 1e-12), 0.0, 1.0)
+    ex, ey = cx - t * abx, cy - t * aby
+    keep = ex * ex + ey * ey <= (radius + tile * 0.7072) ** 2
     return seg[keep], tx[keep], ty[keep]
 
 
