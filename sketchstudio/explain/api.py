@@ -87,8 +87,9 @@ def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int |
             problem.objective = _PredictedLogit()
         else:
             with torch.no_grad():
-                full = model(to_model_input(render_ink(sketch, model.spec, device).unsqueeze(0), model.spec))
+                full = model(to_model_input(problem.geometry().composite(), model.spec))
             _check_logits(full, labels)
+            problem.full_output = full
             target_index = resolve_target(target, labels, int(full[0].argmax()))
             problem.objective = CLASSIFY_OBJECTIVES[objective_name](target_index)
             prediction = _top_k(full, labels)

@@ -15,7 +15,7 @@ import torch
 
 from ..errors import UserError
 from ..progress import CancelledFn, ProgressFn, check, report
-from ..render import RenderSpec, StrokeInk, place, rasterise, to_model_input
+from ..render import Placed, RenderSpec, StrokeInk, place, rasterise, to_model_input
 from ..sketch import Sketch
 from .quadrature import quadrature
 
@@ -37,12 +37,22 @@ class Problem:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     batch_size: int = 0  # 0: chosen from the input size
     blank_output: torch.Tensor | None = None  # the model's output on the blank canvas, if known
-    full_output: torch.Tensor | None = field(default=None, init=False)  # recorded by sla-grad
+    full_output: torch.Tensor | None = field(default=None, init=False)  # the output on the whole sketch
+    placed: Placed | None = field(default=None, init=False)
+    ink: StrokeInk | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if self.batch_size <= 0:
             pixels = self.spec.size * self.spec.size * self.spec.channels
             self.batch_size = int(max(1, min(64, 1_000_000 // pixels)))
+
+    def geometry(self) -> StrokeInk:
+        """The sketch placed and inked once, shared by the prediction and the method."""
+        if self.ink is None:
+            with torch.no_grad():
+                self.placed = place(self.sketch, self.spec, self.device)
+                self.ink = rasterise(self.placed, self.spec)
+        return self.ink
 
     def score_images(self, ink: torch.Tensor) -> torch.Tensor:
         return self.score_output(self.forward(to_model_input(ink, self.spec)))
@@ -81,6 +91,10 @@ def _scores_no_grad(problem: Problem, ink: StrokeInk, alphas: torch.Tensor,
 
 
 def _full_and_blank(problem: Problem, ink: StrokeInk) -> tuple[float, float]:
+    if problem.full_output is not None and problem.blank_output is not None:
+        with torch.no_grad():
+            scores = problem.score_output(torch.cat([problem.full_output, problem.blank_output]))
+        return float(scores[0]), float(scores[1])
     n = ink.num_strokes
     alphas = torch.stack([torch.ones(n), torch.zeros(n)]).to(problem.device)
     s = _scores_no_grad(problem, ink, alphas, None, None)
@@ -141,8 +155,8 @@ def psla(problem: Problem, progress: ProgressFn, cancelled: CancelledFn, steps: 
          rule: str = DEFAULT_QUADRATURE) -> RawAttribution:
     """Integrated gradients per segment, plus d score / d point at full presence (sketch units)."""
     steps = steps or DEFAULT_STEPS
-    placed = place(problem.sketch, problem.spec, problem.device)
-    ink = rasterise(placed, problem.spec)
+    ink = problem.geometry()
+    placed = problem.placed
     layout = placed.layout
     seg_values = _integrated(problem, ink.composite_segments, layout.num_segments, steps, rule,
                                 lambda f: report(progress, 0.9 * f), cancelled)
@@ -190,8 +204,7 @@ def run_method(problem: Problem, method: str, steps: int | None = None, rule: st
     check_method(method, steps)
     if method == "psla":
         return psla(problem, progress, cancelled, steps, rule)
-    with torch.no_grad():
-        ink = rasterise(place(problem.sketch, problem.spec, problem.device), problem.spec)
+    ink = problem.geometry()
     if method == "sla":
         return sla(problem, ink, progress, cancelled, steps, rule)
     return {"sla-grad": sla_grad, "occlusion": occlusion}[method](problem, ink, progress, cancelled, steps)
