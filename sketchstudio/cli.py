@@ -20,6 +20,10 @@ COMMANDS = {
     "eval": "evaluate",
     "bench": "bench",
     "train": "train",
+    "assist": "assist",
+    "attack": "attack",
+    "retrieve": "retrieve",
+    "generate": "generate",
 }
 
 
