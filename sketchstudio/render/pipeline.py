@@ -32,6 +32,18 @@ def place(sketch: Sketch, spec: RenderSpec, device: torch.device | str | None = 
     return Placed(points, Layout.from_lengths(lengths), float(scale), np.asarray(offset))
 
 
+def raster_extent(sketch: Sketch, spec: RenderSpec) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1) in sketch units: the square the model's input image covers for `sketch`.
+
+    Lets a raster-shaped result (a generator's output, a map over the input pixels) be drawn back
+    over the strokes it came from.
+    """
+    scale, offset = spec.placement(sketch)
+    x0, y0 = (0.0 - np.asarray(offset, dtype=float)) / scale
+    x1, y1 = (spec.size - np.asarray(offset, dtype=float)) / scale
+    return float(x0), float(y0), float(x1), float(y1)
+
+
 def rasterise(placed: Placed, spec: RenderSpec) -> StrokeInk:
     return stroke_ink(placed.points, placed.layout, spec.size, spec.sigma, width=spec.width)
 

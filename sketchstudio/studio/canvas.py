@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QFrame, QGraphicsItem,
 from ..sketch import Sketch, Stroke
 from .document import StudioDocument
 from .heat import INK, HeatMap
+from .overlay import Overlay
 
 PAGE = 256.0                   # the page an empty document starts with (Quick, Draw! units)
 BACKGROUND = QColor(236, 237, 240)
@@ -217,6 +218,7 @@ class SketchCanvas(QGraphicsView):
         self.subhint.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
         self.scene_.addItem(self.subhint)
 
+        self.overlays: dict[str, Overlay] = {}
         self.scene_.selectionChanged.connect(self._selection_changed)
         document.changed.connect(self._document_changed)
         self._page_rect = QRectF(0, 0, PAGE, PAGE)
@@ -329,6 +331,15 @@ class SketchCanvas(QGraphicsView):
         finally:
             self._syncing = False
         self._selection_changed()
+
+    # --- overlays --------------------------------------------------------------------------------
+    def overlay(self, name: str) -> Overlay:
+        """The named tool layer (created empty on first use), sized for the current strokes."""
+        layer = self.overlays.get(name)
+        if layer is None:
+            layer = self.overlays[name] = Overlay(self.scene_, self.stroke_width)
+        layer.stroke_width = self.stroke_width
+        return layer
 
     # --- heat ------------------------------------------------------------------------------------
     def set_heat(self, heat: HeatMap | None) -> None:

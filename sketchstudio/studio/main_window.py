@@ -24,7 +24,8 @@ from .panels import METHOD_HELP, PANELS, TaskPanel
 from .plots import PlotsPanel
 from .settings import MemorySettings, StudioSettings
 from .tools import TOOLS, Tool
-from .worker import LIVE_METHOD, CURVE_MAX_STROKES, ExplainRequest, ExplainWorker, LoadRequest, ModelInfo
+from .worker import (LIVE_METHOD, CURVE_MAX_STROKES, ExplainRequest, ExplainWorker, LoadRequest,
+                     ModelInfo, TaskRequest)
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,9 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._model_source: str | None = None
         self._error_box: QMessageBox | None = None
+        # embed/generate models: what their explanation scores (set by the Retrieve/Generate panel)
+        self.objective = None
+        self._task: _RunningTask | None = None
 
         self.setWindowTitle("SketchStudio")
         self.setStyleSheet(STYLE)
@@ -119,6 +123,10 @@ class MainWindow(QMainWindow):
         self.worker.failed.connect(self._job_failed)
         self.worker.jobCancelled.connect(self._job_cancelled)
         self.worker.notice.connect(self._notice)
+        self.worker.taskProgressed.connect(self._task_progress)
+        self.worker.taskDone.connect(self._task_done)
+        self.worker.taskFailed.connect(self._task_failed)
+        self.worker.taskCancelled.connect(self._task_cancelled)
         self.worker.start()
 
         self._explain_timer = QTimer(self)
@@ -140,6 +148,12 @@ class MainWindow(QMainWindow):
         self.document.changed.connect(self._document_changed)
         self.document.undo_stack.cleanChanged.connect(self._update_title)
         self.document.pathChanged.connect(self._update_title)
+        self.autosave = None    # crash journal (sketchstudio/studio/autosave.py), real sessions only
+        if persist:
+            from .autosave import Autosaver
+
+            self.autosave = Autosaver(self.document, self._document_to_save, self)
+            self.autosave.failed.connect(lambda m: self.show_error(m, "Autosave", dialog=False))
         self._update_title()
         for panel in self.panels:
             panel.on_settings(self.method, self.live, self.show_heat)
@@ -237,7 +251,8 @@ class MainWindow(QMainWindow):
         a["heat"].setChecked(self.show_heat)
         a["explain"] = self._action("E&xplain now", lambda: self.explain_now(), "F5", "explain",
                                     "Explain the drawing with the chosen method")
-        a["cancel"] = self._action("&Cancel explanation", self.cancel_explanation, "Esc", "stop")
+        a["cancel"] = self._action("&Cancel", self.cancel_work, "Esc", "stop",
+                                   "Stop the running explanation or tool")
         a["cancel"].setEnabled(False)
         a["models"] = self._action("&Manage models…", self.manage_models, "Ctrl+M")
         a["about"] = self._action("&About SketchStudio", self._about)
@@ -402,20 +417,33 @@ class MainWindow(QMainWindow):
         self._submit(LIVE_METHOD)
 
     def _model_loaded(self, info: ModelInfo) -> None:
+        changed_task = self.model_info is None or self.model_info.task != info.task
         self.model_info = info
+        self.objective = None       # an objective belongs to the model that defined it
         if self.target not in info.labels:
             self.target = None      # kept when the new model knows the class too
         self.model_label.setText(f"Model: {info.name}")
-        self.model_label.setToolTip(f"{info.id} · {len(info.labels)} classes · "
+        what = f"{len(info.labels)} classes" if info.task == "classify" else f"{info.task} model"
+        self.model_label.setToolTip(f"{info.id} · {what} · "
                                     f"{info.spec.size}×{info.spec.size} input\n{info.card_path}")
         self.device_label.setText(f"Device: {info.device}")
         for panel in self.panels:
             panel.on_model(info)
             panel.on_settings(self.method, self.live, self.show_heat)
+        if changed_task and info.task != "classify":
+            self.show_panel_for(info.task)
         self._refresh_model_combo()
-        self.statusBar().showMessage(f"Loaded {info.name} ({len(info.labels)} classes) on "
-                                     f"{info.device}", 5000)
+        self.statusBar().showMessage(f"Loaded {info.name} ({what}) on {info.device}", 5000)
         self.modelReady.emit(info)
+        if info.task != "classify":
+            self._forget_explanation()
+
+    def show_panel_for(self, task: str) -> None:
+        """Bring the first panel that works with `task` models to the front."""
+        for i, panel in enumerate(self.panels):
+            if task in panel.tasks:
+                self.panel_tabs.setCurrentIndex(i)
+                return
 
     def _model_failed(self, message: str) -> None:
         if self.model_info is None:
@@ -447,11 +475,11 @@ class MainWindow(QMainWindow):
                     card = entry.card()
                 except UserError:
                     continue
-                if card.task != "classify":
-                    continue
-                self.model_combo.addItem(f"{card.name}", entry.id)
-                self.model_combo.setItemData(self.model_combo.count() - 1,
-                                             f"{entry.id} · {len(card.labels)} classes",
+                what = (f"{len(card.labels)} classes" if card.task == "classify"
+                        else f"{card.task} model")
+                name = card.name if card.task == "classify" else f"{card.name} ({card.task})"
+                self.model_combo.addItem(name, entry.id)
+                self.model_combo.setItemData(self.model_combo.count() - 1, f"{entry.id} · {what}",
                                              Qt.ItemDataRole.ToolTipRole)
                 if entry.id == current:
                     self.model_combo.setCurrentIndex(self.model_combo.count() - 1)
@@ -512,8 +540,12 @@ class MainWindow(QMainWindow):
         self._explain_timer.stop()
         if self._closing or self._model_source is None:
             return
+        info = self.model_info
+        if info is not None and info.task != "classify" and self.objective is None:
+            return      # nothing to attribute until a panel says what (a result, a region)
         sketch = self.document.sketch
-        generation = self.worker.submit(ExplainRequest(sketch, method, self.target))
+        generation = self.worker.submit(ExplainRequest(sketch, method, self.target,
+                                                       objective=self.objective))
         self._job = (generation, method)
         self.actions_["cancel"].setEnabled(True)
         self.progress.setValue(0)
@@ -536,9 +568,10 @@ class MainWindow(QMainWindow):
     def _end_job(self) -> None:
         self._job = None
         self._progress_timer.stop()
-        self.progress.hide()
-        self.cancel_button.hide()
-        self.actions_["cancel"].setEnabled(False)
+        if self._task is None:      # a running tool keeps its progress bar and Cancel
+            self.progress.hide()
+            self.cancel_button.hide()
+            self.actions_["cancel"].setEnabled(False)
         for panel in self.panels:
             panel.on_busy(False, None)
 
@@ -598,6 +631,13 @@ class MainWindow(QMainWindow):
         if self._current(generation):
             self._end_job()
 
+    def cancel_work(self) -> None:
+        """Esc: stop the running tool if there is one, else the running explanation."""
+        if self._task is not None:
+            self.cancel_task()
+        else:
+            self.cancel_explanation()
+
     def cancel_explanation(self) -> None:
         if self._job is None:
             return
@@ -605,6 +645,96 @@ class MainWindow(QMainWindow):
         self._end_job()
         self.latency_label.setText("Attribution: cancelled")
         self.statusBar().showMessage("Cancelled: showing the last explanation", 5000)
+
+    def set_objective(self, objective) -> None:
+        """What an embed/generate model's explanation scores; None stops explaining it."""
+        self.objective = objective
+        if objective is None:
+            self._forget_explanation()
+        else:
+            self._submit(self._shown_method)
+
+    # --- tools: long engine work on the loaded model ---------------------------------------------
+    def run_task(self, name: str, run, on_done, on_progress=None, on_failed=None,
+                 on_cancelled=None) -> int:
+        """Run `run(model, progress, cancelled)` in the worker; callbacks come in the GUI thread.
+
+        One tool runs at a time: starting another cancels the first (its callbacks never fire).
+        """
+        if self._task is not None:
+            self._task.callbacks = {}
+        task_id = self.worker.submit_task(TaskRequest(name, run))
+        self._task = _RunningTask(task_id, name, {"done": on_done, "progress": on_progress,
+                                                  "failed": on_failed, "cancelled": on_cancelled})
+        self.progress.setValue(0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.actions_["cancel"].setEnabled(True)
+        self.statusBar().showMessage(f"{name}…", 0)
+        return task_id
+
+    def cancel_task(self) -> None:
+        task = self._task
+        if task is None:
+            return
+        self.worker.cancel_task()
+        self._finish_task(task.task_id)
+        self.statusBar().showMessage(f"{task.name}: cancelled, nothing changed", 5000)
+        callback = task.callbacks.get("cancelled")
+        if callback is not None:
+            callback()
+
+    @property
+    def task_running(self) -> bool:
+        return self._task is not None
+
+    def _task_for(self, task_id: int) -> "_RunningTask | None":
+        task = self._task
+        return task if task is not None and task.task_id == task_id else None
+
+    def _finish_task(self, task_id: int) -> "_RunningTask | None":
+        task = self._task_for(task_id)
+        if task is None:
+            return None
+        self._task = None
+        if self._job is None:
+            self.progress.hide()
+            self.cancel_button.hide()
+            self.actions_["cancel"].setEnabled(False)
+        self.statusBar().clearMessage()
+        return task
+
+    def _task_progress(self, task_id: int, fraction: float, payload) -> None:
+        task = self._task_for(task_id)
+        if task is None:
+            return
+        self.progress.setValue(int(fraction * 1000))
+        callback = task.callbacks.get("progress")
+        if callback is not None:
+            callback(fraction, payload)
+
+    def _task_done(self, task_id: int, result) -> None:
+        task = self._finish_task(task_id)
+        if task is not None and task.callbacks.get("done") is not None:
+            task.callbacks["done"](result)
+
+    def _task_failed(self, task_id: int, message: str) -> None:
+        task = self._finish_task(task_id)
+        if task is None:
+            return
+        callback = task.callbacks.get("failed")
+        if callback is not None:
+            callback(message)
+        self.show_error(f"{task.name} failed: {message}", task.name)
+
+    def _task_cancelled(self, task_id: int) -> None:
+        task = self._finish_task(task_id)
+        if task is not None and task.callbacks.get("cancelled") is not None:
+            task.callbacks["cancelled"]()
+
+    def apply_edit(self, sketch: Sketch, text: str) -> None:
+        """A tool's result becomes the document, as one undoable edit."""
+        self.document.apply(sketch, text)
 
     def set_target(self, label: str | None) -> None:
         if label == self.target:
@@ -941,7 +1071,10 @@ class MainWindow(QMainWindow):
         self._progress_timer.stop()
         if self._error_box is not None:
             self._error_box.close()
+        if self.autosave is not None:
+            self.autosave.stop()    # a normal end: saved or deliberately discarded
         self.worker.stop()
+        self._task = None
 
     def _about(self) -> None:
         QMessageBox.about(
@@ -950,3 +1083,12 @@ class MainWindow(QMainWindow):
             "it decides (stroke-level attribution, after arXiv 2403.09480).<br><br>"
             "Red strokes convince the model of the target class, blue strokes argue against it."
             "<br><br>Quick, Draw! dataset by Google, CC BY 4.0.")
+
+
+class _RunningTask:
+    """The tool run the window waits for, and the panel callbacks to call when it reports."""
+
+    def __init__(self, task_id: int, name: str, callbacks: dict) -> None:
+        self.task_id = task_id
+        self.name = name
+        self.callbacks = callbacks

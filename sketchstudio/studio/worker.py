@@ -1,4 +1,4 @@
-"""The explanation worker: one background thread that loads models and explains snapshots.
+"""The explanation worker: one background thread that loads models, explains snapshots and runs tools.
 
 Latest wins. The GUI thread never waits on it: `submit()` drops the request into a mailbox that
 holds at most one pending explanation (a newer one replaces an older one) and bumps a generation
@@ -6,6 +6,11 @@ counter. The running job's `cancelled()` callable compares its own generation wi
 the engine stops at its next check as soon as anything newer arrives, and a result whose generation
 is no longer current is dropped by the window. Only plain Python values (Sketch snapshots, requests,
 Attribution, Curves, ModelInfo) travel, through signals; the loaded model never leaves this thread.
+
+Tools (assist, attack, a gallery's embedding pass) are `TaskRequest`s: an engine function that gets
+the loaded model, a progress callable and a cancellation check. A task has its own slot and
+generation counter, so drawing (which cancels and replaces explanations) never cancels a tool run;
+while a task runs, explanations wait for it.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QThread, Signal
 
@@ -50,6 +55,20 @@ class ExplainRequest:
     method: str = LIVE_METHOD
     target: str | None = None
     curve: bool = True
+    # For embed/generate models: the task objective (e.g. cosine similarity to one gallery item).
+    objective: Any = None
+
+
+# progress(fraction, payload): payload is whatever the engine reports along (e.g. probabilities).
+TaskProgress = Callable[[float, Any], None]
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """Engine work on the loaded model: `run(model, progress, cancelled) -> result`."""
+
+    name: str
+    run: Callable[[Any, TaskProgress, Callable[[], bool]], Any]
 
 
 @dataclass(frozen=True)
@@ -65,7 +84,9 @@ class _Mailbox:
         self.lock = threading.Condition()
         self.load: LoadRequest | None = None
         self.explain: tuple[int, ExplainRequest] | None = None
+        self.task: tuple[int, TaskRequest] | None = None
         self.generation = 0
+        self.task_generation = 0
         self.stopping = False
 
 
@@ -79,6 +100,10 @@ class ExplainWorker(QThread):
     failed = Signal(int, str)               # generation, one line
     jobCancelled = Signal(int)              # generation
     notice = Signal(str)                    # e.g. a GPU that ran out of memory
+    taskProgressed = Signal(int, float, object)   # task id, fraction, payload
+    taskDone = Signal(int, object)          # task id, result
+    taskFailed = Signal(int, str)           # task id, one line
+    taskCancelled = Signal(int)             # task id
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -112,12 +137,32 @@ class ExplainWorker(QThread):
             self._box.generation += 1
             self._box.explain = None
 
+    @property
+    def task_generation(self) -> int:
+        return self._box.task_generation
+
+    def submit_task(self, request: TaskRequest) -> int:
+        """Queue a tool run, cancelling the one that runs or waits; returns its task id."""
+        with self._box.lock:
+            self._box.task_generation += 1
+            task_id = self._box.task_generation
+            self._box.task = (task_id, request)
+            self._box.lock.notify()
+        return task_id
+
+    def cancel_task(self) -> None:
+        with self._box.lock:
+            self._box.task_generation += 1
+            self._box.task = None
+
     def stop(self, timeout_ms: int | None = None) -> bool:
         """Cancel everything and wait for the thread to end (safe to call twice)."""
         with self._box.lock:
             self._box.stopping = True
             self._box.generation += 1
+            self._box.task_generation += 1
             self._box.explain = None
+            self._box.task = None
             self._box.load = None
             self._box.lock.notify()
         if not self.isRunning():
@@ -129,23 +174,31 @@ class ExplainWorker(QThread):
         box = self._box
         while True:
             with box.lock:
-                while not (box.stopping or box.load or box.explain):
+                while not (box.stopping or box.load or box.explain or box.task):
                     box.lock.wait()
                 if box.stopping:
                     break
                 load, box.load = box.load, None
-                job = None
+                job = task = None
                 if load is None:
+                    task, box.task = box.task, None
+                if load is None and task is None:
                     job, box.explain = box.explain, None
             try:
                 if load is not None:
                     self._load(load)
+                elif task is not None:
+                    self._run_task(*task)
                 elif job is not None:
                     self._explain(*job)
             except Exception as exc:  # never let the thread die: the studio must keep working
                 log.exception("unexpected error in the explanation worker")
-                generation = job[0] if job is not None else box.generation
-                self.failed.emit(generation, f"unexpected error: {type(exc).__name__}: {exc}")
+                message = f"unexpected error: {type(exc).__name__}: {exc}"
+                if task is not None:
+                    self.taskFailed.emit(task[0], message)
+                else:
+                    generation = job[0] if job is not None else box.generation
+                    self.failed.emit(generation, message)
         self._model = None
 
     def _load(self, request: LoadRequest) -> None:
@@ -157,13 +210,12 @@ class ExplainWorker(QThread):
         except UserError as exc:
             self.modelFailed.emit(str(exc))
             return
-        if model.task != "classify":
-            self.modelFailed.emit(f"model {model.id!r} is a {model.task!r} model; the studio "
-                                  "explains classifiers for now")
-            return
         try:
             # The first call pays for kernel selection and caches; pay it here, not while drawing.
-            explain(probe_sketch(), model, method=LIVE_METHOD)
+            if model.task == "classify":
+                explain(probe_sketch(), model, method=LIVE_METHOD)
+            else:
+                _probe_forward(model)
         except UserError as exc:
             self.modelFailed.emit(f"model {model.id!r} cannot be explained: {exc}")
             return
@@ -202,7 +254,8 @@ class ExplainWorker(QThread):
         def run(device):
             on_device = model if device == model.device else model.to(device)
             return explain(request.sketch, on_device, method=request.method,
-                           target=request.target, progress=progress, cancelled=cancelled)
+                           target=request.target, objective=request.objective,
+                           progress=progress, cancelled=cancelled)
 
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -239,6 +292,54 @@ class ExplainWorker(QThread):
                 return
             if not cancelled():
                 self.curveReady.emit(generation, curve)
+
+
+    def _run_task(self, task_id: int, request: TaskRequest) -> None:
+        box = self._box
+
+        def cancelled() -> bool:
+            return box.task_generation != task_id or box.stopping
+
+        if cancelled():
+            return
+        if self._model is None:
+            self.taskFailed.emit(task_id, "no model is loaded")
+            return
+        last = [0.0]
+
+        def progress(fraction: float, payload: Any = None) -> None:
+            # Payloads (e.g. a probability per iteration) always go through; bare fractions are
+            # thinned to about 20 signals a second.
+            now = time.monotonic()
+            if payload is not None or fraction >= 1.0 or now - last[0] >= 0.05:
+                last[0] = now
+                self.taskProgressed.emit(task_id, float(fraction), payload)
+
+        try:
+            result = request.run(self._model, progress, cancelled)
+        except Cancelled:
+            self.taskCancelled.emit(task_id)
+            return
+        except UserError as exc:
+            self.taskFailed.emit(task_id, str(exc))
+            return
+        if cancelled():
+            self.taskCancelled.emit(task_id)
+        else:
+            self.taskDone.emit(task_id, result)
+
+
+def _probe_forward(model: Any) -> None:
+    """One forward pass on the probe drawing: loads kernels and catches a model that cannot run."""
+    import torch
+
+    from ..models import probe_sketch
+    from ..render import render
+
+    with torch.no_grad():
+        output = model(render(probe_sketch(), model.spec, model.device))
+    if not torch.isfinite(output).all():
+        raise UserError("the model returned NaN or infinite values for a test drawing")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,170 @@
+"""Layers drawn over (or under) the strokes by tools: ghosts, arrows, halos and images.
+
+Each tool owns one named `Overlay` on the canvas (`canvas.overlay("assist")`) and replaces its
+content as a whole; the overlay never touches the document. Everything is in sketch coordinates,
+so it pans and zooms with the drawing.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPixmap, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsScene
+
+# Where overlay layers sit relative to the strokes (whose z is their index, from 0 upwards).
+Z_UNDER = -4          # images and halos: behind every stroke, above the page
+Z_OVER = 1_000_000    # ghosts and arrows: above every stroke
+MAX_ARROWS = 400
+
+
+def _polyline(points: np.ndarray) -> QPainterPath:
+    path = QPainterPath()
+    pts = np.asarray(points, dtype=float).reshape(-1, 2)
+    if len(pts) == 0:
+        return path
+    path.moveTo(float(pts[0, 0]), float(pts[0, 1]))
+    if len(pts) == 1:
+        path.addEllipse(QPointF(float(pts[0, 0]), float(pts[0, 1])), 0.5, 0.5)
+    for x, y in pts[1:]:
+        path.lineTo(float(x), float(y))
+    return path
+
+
+def arrow_path(starts: np.ndarray, ends: np.ndarray, head: float) -> QPainterPath:
+    """One path of shafts with two-line heads; `head` is the head length in sketch units."""
+    path = QPainterPath()
+    for (x0, y0), (x1, y1) in zip(np.asarray(starts, float), np.asarray(ends, float)):
+        dx, dy = x1 - x0, y1 - y0
+        length = math.hypot(dx, dy)
+        if length <= 0:
+            continue
+        path.moveTo(x0, y0)
+        path.lineTo(x1, y1)
+        ux, uy = dx / length, dy / length
+        h = min(head, length * 0.6)
+        for sign in (1, -1):
+            # 25 degrees either side of the shaft, pointing back from the tip
+            c, s = math.cos(math.radians(25)), sign * math.sin(math.radians(25))
+            path.moveTo(x1, y1)
+            path.lineTo(x1 - h * (ux * c - uy * s), y1 - h * (uy * c + ux * s))
+    return path
+
+
+def significant_arrows(starts: np.ndarray, ends: np.ndarray, limit: int = MAX_ARROWS,
+                       floor: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """The arrows worth drawing: longer than `floor` of the longest, at most `limit`, evenly kept."""
+    starts = np.asarray(starts, float).reshape(-1, 2)
+    ends = np.asarray(ends, float).reshape(-1, 2)
+    lengths = np.linalg.norm(ends - starts, axis=1)
+    if not len(lengths) or lengths.max() <= 0:
+        return starts[:0], ends[:0]
+    keep = np.flatnonzero(lengths >= floor * lengths.max())
+    if len(keep) > limit:
+        keep = keep[np.linspace(0, len(keep) - 1, limit).round().astype(int)]
+    return starts[keep], ends[keep]
+
+
+def rgba_image(rgba: np.ndarray) -> QImage:
+    """(H, W, 4) uint8 -> QImage that owns a copy of the pixels."""
+    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
+    h, w = rgba.shape[:2]
+    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+
+
+class Overlay:
+    """A tool's layer: replace its ghost, arrows, halos or image; `clear()` removes them all."""
+
+    def __init__(self, scene: QGraphicsScene, stroke_width: float) -> None:
+        self._scene = scene
+        self.stroke_width = stroke_width
+        self._items: dict[str, QGraphicsItem] = {}
+
+    def _replace(self, key: str, item: QGraphicsItem | None) -> None:
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._scene.removeItem(old)
+        if item is not None:
+            item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+            self._scene.addItem(item)
+            self._items[key] = item
+
+    def has(self, key: str) -> bool:
+        return key in self._items
+
+    def item(self, key: str) -> QGraphicsItem | None:
+        return self._items.get(key)
+
+    def set_ghost(self, strokes, colour: QColor = QColor(46, 125, 50, 200), dashed: bool = True,
+                  key: str = "ghost") -> None:
+        """Strokes as they would be after an edit, drawn thin over the real ones."""
+        path = QPainterPath()
+        for points in strokes:
+            path.addPath(_polyline(points))
+        pen = QPen(colour, self.stroke_width * 0.8)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        if dashed:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        item = QGraphicsPathItem(path)
+        item.setPen(pen)
+        item.setZValue(Z_OVER)
+        self._replace(key, item if len(strokes) else None)
+
+    def set_arrows(self, starts, ends, colour: QColor = QColor(46, 125, 50), key: str = "arrows") -> None:
+        starts, ends = significant_arrows(starts, ends)
+        if not len(starts):
+            self._replace(key, None)
+            return
+        item = QGraphicsPathItem(arrow_path(starts, ends, self.stroke_width * 1.6))
+        pen = QPen(colour, self.stroke_width * 0.45)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        item.setPen(pen)
+        item.setZValue(Z_OVER + 1)
+        self._replace(key, item)
+
+    def set_halos(self, strokes, colour: QColor = QColor(33, 102, 172, 70), key: str = "halos") -> None:
+        """A wide translucent band behind each given stroke (e.g. strokes that argue against)."""
+        path = QPainterPath()
+        for points in strokes:
+            path.addPath(_polyline(points))
+        pen = QPen(colour, self.stroke_width * 5)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        item = QGraphicsPathItem(path)
+        item.setPen(pen)
+        item.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+        item.setZValue(Z_UNDER + 1)
+        self._replace(key, item if len(strokes) else None)
+
+    def set_image(self, rgba: np.ndarray | None, rect: tuple[float, float, float, float] | None = None,
+                  opacity: float = 0.6, key: str = "image") -> None:
+        """An (H, W, 4) image stretched over `rect` = (x0, y0, x1, y1) in sketch units."""
+        if rgba is None or rect is None:
+            self._replace(key, None)
+            return
+        image = rgba_image(rgba)
+        item = QGraphicsPixmapItem(QPixmap.fromImage(image))
+        item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        x0, y0, x1, y1 = (float(v) for v in rect)
+        item.setPos(x0, y0)
+        # Non-uniform scale: pixels to sketch units on each axis.
+        item.setTransform(QTransform.fromScale((x1 - x0) / image.width(), (y1 - y0) / image.height()))
+        item.setOpacity(opacity)
+        item.setZValue(Z_UNDER)
+        self._replace(key, item)
+
+    def clear(self) -> None:
+        for key in list(self._items):
+            self._replace(key, None)
+
+    @property
+    def empty(self) -> bool:
+        return not self._items
+
+    def bounding_rect(self) -> QRectF:
+        rect = QRectF()
+        for item in self._items.values():
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
