@@ -1,4 +1,4 @@
-"""`sketchstudio train classifier`: train the default classifier on real Quick, Draw! drawings."""
+"""`sketchstudio train classifier|completion`: train the default models on real Quick, Draw! drawings."""
 from __future__ import annotations
 
 import argparse
@@ -29,6 +29,20 @@ def add_parser(subparsers) -> None:
                    help="render worker processes (default 1; 0: render inline)")
     c.add_argument("--quiet", action="store_true")
     c.set_defaults(run=run)
+    e = sub.add_parser(
+        "embed", help="derive an embedding model (task embed) from a classifier's features",
+        description="The classifier's pooled penultimate features, centred on the mean of its "
+                    "training drawings and L2-normalised, written as a TorchScript embed model.")
+    e.add_argument("--from", dest="source", default="resources/models/default",
+                   help="classifier card or folder (default: resources/models/default)")
+    e.add_argument("--out", default="resources/models/default-embed", help="model folder to write")
+    e.add_argument("--data", help="folder of Quick, Draw! simplified .ndjson files for the centre "
+                                  "(default: $SKETCHSTUDIO_DATA or ../shared/data)")
+    e.add_argument("--no-center", dest="center", action="store_false",
+                   help="keep the raw features (no data needed)")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(run=run_embed)
+    _add_completion(sub)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,4 +63,49 @@ def run(args: argparse.Namespace) -> int:
     h = result.heldout
     print(f"held-out top-1 {h['top1']:.3f}  top-3 {h['top3']:.3f}  ({h['heldout']} drawings, "
           f"{len(h['per_category'])} categories)  -> {result.card_path}")
+    return 0
+
+
+def _add_completion(sub) -> None:
+    g = sub.add_parser(
+        "completion", help="train the default generator (sketch completion U-Net)",
+        description="Remove strokes from real drawings, learn to draw the full drawing back, then "
+                    "measure pixel IoU on the held-out drawings against output = input.")
+    g.add_argument("--data", help="folder of Quick, Draw! simplified .ndjson files "
+                                  "(default: $SKETCHSTUDIO_DATA or ../shared/data)")
+    g.add_argument("--out", default="resources/models/default-generate", help="model folder to write")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--limit", type=int, help="training drawings per category (smoke runs)")
+    g.add_argument("--categories", nargs="+", metavar="NAME", help="default: every category")
+    g.add_argument("--threads", type=int, help="torch threads for training (default 1)")
+    g.add_argument("--quiet", action="store_true")
+    g.set_defaults(run=run_completion)
+
+
+def run_completion(args: argparse.Namespace) -> int:
+    from ..training.completion import CompletionConfig, train_completion
+
+    changes = {k: v for k, v in {
+        "data": args.data, "out": args.out, "seed": args.seed, "epochs": args.epochs,
+        "limit_per_category": args.limit, "threads": args.threads,
+        "categories": tuple(args.categories) if args.categories else None}.items() if v is not None}
+    result = train_completion(CompletionConfig(**changes), log=(
+        None if args.quiet else lambda line: print(line, file=sys.stderr, flush=True)))
+    h = result.heldout
+    print(f"held-out pixel IoU {h['iou_model']:.3f} vs output=input {h['iou_baseline']:.3f} "
+          f"({h['drawings']} drawings, {100 * h['fraction_strokes_removed']:.0f}% of strokes removed)"
+          f"  -> {result.card_path}")
+    return 0
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    from ..training.embed import derive_embedding
+
+    def log(line: str) -> None:
+        if not args.quiet:
+            print(line, file=sys.stderr, flush=True)
+
+    result = derive_embedding(args.source, args.out, data=args.data, center=args.center, log=log)
+    print(f"{result.dim}-d embedding model -> {result.card_path}")
     return 0

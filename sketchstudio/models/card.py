@@ -9,6 +9,15 @@
     size = 28
     ...
 
+An embed model may name a second, image-side encoder (two-tower sketch-based image retrieval):
+
+    gallery_file = "image_encoder.pt"   # TorchScript, inside the card's folder, same rules as `file`
+    [gallery_input]                     # how gallery images are fed to it
+    size = 224
+    channels = 3                        # 1 (grey) or 3 (RGB)
+    mean = [0.485, 0.456, 0.406]        # applied to pixels in [0, 1]
+    std = [0.229, 0.224, 0.225]
+
 Every problem is reported as one line naming the card file and the key, because the card is
 something a person wrote by hand and has to fix by hand.
 """
@@ -24,12 +33,30 @@ from ..errors import UserError
 from ..render.spec import RenderSpec
 
 CARD_FILENAME = "card.toml"
+MAX_CARD_BYTES = 1024 * 1024     # a card is a page of hand-written TOML; anything bigger is not one
 TASKS = ("classify", "embed", "generate")
 # Geometry and polarity have no safe default: a wrong guess silently ruins accuracy, so the card
 # must say them. Softness, margin and normalisation fall back to RenderSpec's documented defaults.
 REQUIRED_INPUT_KEYS = ("size", "channels", "ink", "fit")
-_KNOWN_KEYS = {"name", "task", "file", "labels", "description", "input"}
+_KNOWN_KEYS = {"name", "task", "file", "labels", "description", "input", "gallery_file",
+               "gallery_input"}
+GALLERY_INPUT_KEYS = ("size", "channels", "mean", "std")
 _TYPE_NAMES = {str: "string", list: "list"}
+
+
+@dataclass(frozen=True)
+class GalleryInput:
+    """How a two-tower model's image encoder takes a gallery image: RGB or grey, resized to
+    size x size, pixels scaled to [0, 1], then (x - mean) / std per channel."""
+
+    size: int
+    channels: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"size": self.size, "channels": self.channels, "mean": list(self.mean),
+                "std": list(self.std)}
 
 
 @dataclass(frozen=True)
@@ -43,6 +70,9 @@ class ModelCard:
     description: str = ""
     file_name: str = ""             # `file` exactly as written in the card (relative)
     extra: Mapping[str, Any] = field(default_factory=dict)  # unknown top-level keys, kept as-is
+    gallery_file: Path | None = None            # embed: the image encoder (absolute, inside folder)
+    gallery_file_name: str = ""                 # as written in the card
+    gallery_input: GalleryInput | None = None   # embed: how gallery images are fed to it
 
     @property
     def folder(self) -> Path:
@@ -55,8 +85,12 @@ class ModelCard:
             d["description"] = self.description
         if self.labels or self.task == "classify":
             d["labels"] = list(self.labels)
+        if self.gallery_file is not None:
+            d["gallery_file"] = self.gallery_file_name
         d.update(self.extra)
         d["input"] = self.spec.to_dict()
+        if self.gallery_input is not None:
+            d["gallery_input"] = self.gallery_input.to_dict()
         return d
 
 
@@ -72,7 +106,12 @@ def load_card(path: str | Path) -> ModelCard:
     """Read and validate a card file (or a folder with card.toml); UserError on any problem."""
     card_path = card_path_of(path)
     try:
-        text = card_path.read_bytes().decode("utf-8")
+        with open(card_path, "rb") as file:
+            raw = file.read(MAX_CARD_BYTES + 1)
+        if len(raw) > MAX_CARD_BYTES:
+            raise UserError(f"{card_path}: model card is larger than the "
+                            f"{MAX_CARD_BYTES // 1024} KB limit")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise UserError(f"{card_path}: model card not found") from None
     except UnicodeDecodeError as exc:
@@ -119,9 +158,55 @@ def parse_card(data: Mapping[str, Any], card_path: Path) -> ModelCard:
     except TypeError as exc:  # e.g. a nested table where a number belongs
         raise bad("[input]", str(exc)) from None
 
+    gallery_file, gallery_file_name, gallery_input = _gallery_encoder(data, task, card_path, bad)
     extra = {k: v for k, v in data.items() if k not in _KNOWN_KEYS}
     return ModelCard(name=name, task=task, file=model_file, spec=spec, path=card_path,
-                     labels=labels, description=description, file_name=file_name, extra=extra)
+                     labels=labels, description=description, file_name=file_name, extra=extra,
+                     gallery_file=gallery_file, gallery_file_name=gallery_file_name,
+                     gallery_input=gallery_input)
+
+
+def _gallery_encoder(data: Mapping[str, Any], task: str, card_path: Path, bad):
+    """`gallery_file` + `[gallery_input]` (embed models only, both or neither)."""
+    has_file, has_input = "gallery_file" in data, "gallery_input" in data
+    if not has_file and not has_input:
+        return None, "", None
+    key = "gallery_file" if has_file else "gallery_input"
+    if task != "embed":
+        raise bad(key, f"only an embed model has an image encoder (task is {task!r})")
+    if not has_file:
+        raise bad("gallery_file", "missing ([gallery_input] needs the image encoder file)")
+    if not has_input:
+        raise bad("[gallery_input]", "missing (size, channels, mean, std of the image encoder)")
+    file_name = _required(data, "gallery_file", str, bad)
+    path = _inside_folder(file_name, card_path.parent, bad, key="gallery_file")
+    section = data["gallery_input"]
+    if not isinstance(section, Mapping):
+        raise bad("gallery_input", f"must be a table [gallery_input], got {_kind(section)}")
+    unknown = sorted(set(section) - set(GALLERY_INPUT_KEYS))
+    if unknown:
+        raise bad("[gallery_input]", f"unknown key(s): {', '.join(unknown)} "
+                                     f"(known: {', '.join(GALLERY_INPUT_KEYS)})")
+    missing = [k for k in GALLERY_INPUT_KEYS if k not in section]
+    if missing:
+        raise bad("[gallery_input]", f"missing key(s): {', '.join(missing)}")
+    size, channels = section["size"], section["channels"]
+    if not isinstance(size, int) or isinstance(size, bool) or not 4 <= size <= 2048:
+        raise bad("[gallery_input]", f"size must be an integer in 4..2048, got {size!r}")
+    if channels not in (1, 3) or isinstance(channels, bool):
+        raise bad("[gallery_input]", f"channels must be 1 or 3, got {channels!r}")
+    values = {}
+    for name in ("mean", "std"):
+        v = section[name]
+        v = [v] if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+        if (not isinstance(v, list) or not v or len(v) not in (1, channels)
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                           and math.isfinite(x) for x in v)):
+            raise bad("[gallery_input]", f"{name} must be 1 or {channels} finite numbers, got {v!r}")
+        values[name] = tuple(float(x) for x in v)
+    if any(x == 0 for x in values["std"]):
+        raise bad("[gallery_input]", "std must not contain 0")
+    return path, file_name, GalleryInput(size, channels, values["mean"], values["std"])
 
 
 def _required(data: Mapping[str, Any], key: str, kind: type, bad) -> Any:
@@ -156,26 +241,26 @@ def _labels(data: Mapping[str, Any], task: str, bad) -> tuple[str, ...]:
     return tuple(labels)
 
 
-def _inside_folder(file_name: str, folder: Path, bad) -> Path:
+def _inside_folder(file_name: str, folder: Path, bad, key: str = "file") -> Path:
     """The model file, refusing anything that leaves the card's folder.
 
     Cards get copied into the store and shared; a card that points elsewhere (absolute path, `..`,
     a symlink out) would make the store read or copy files the user never meant to hand over.
     """
     if not file_name.strip():
-        raise bad("file", "must not be empty")
+        raise bad(key, "must not be empty")
     # Check both spellings so a card written on Windows is judged the same everywhere.
     for pure in (PurePosixPath(file_name), PureWindowsPath(file_name)):
         if pure.is_absolute() or pure.anchor:
-            raise bad("file", f"must be a path relative to the card's folder, got {file_name!r}")
+            raise bad(key, f"must be a path relative to the card's folder, got {file_name!r}")
         if ".." in pure.parts:
-            raise bad("file", f"must stay inside the card's folder (no '..'), got {file_name!r}")
+            raise bad(key, f"must stay inside the card's folder (no '..'), got {file_name!r}")
     root = folder.resolve()
     target = (folder / file_name).resolve()
     if not target.is_relative_to(root) or target == root:
-        raise bad("file", f"{file_name!r} leads outside the card's folder (symlink?)")
+        raise bad(key, f"{file_name!r} leads outside the card's folder (symlink?)")
     if not target.is_file():
-        raise bad("file", f"{file_name!r} does not exist beside the card")
+        raise bad(key, f"{file_name!r} does not exist beside the card")
     return target
 
 

@@ -31,6 +31,28 @@ class LoadedModel:
     device: torch.device
     format: str                     # TORCHSCRIPT or EXPORT
     _one_at_a_time: bool = field(default=False, repr=False)  # set once a batch of several fails
+    gallery_module: Any = field(default=None, repr=False)   # embed: the image encoder, if any
+
+    @property
+    def has_image_encoder(self) -> bool:
+        return self.gallery_module is not None
+
+    def embed_images(self, x: torch.Tensor) -> torch.Tensor:
+        """The image encoder's forward pass on (B, C, H, W) images fed per [gallery_input]."""
+        if self.gallery_module is None:
+            raise UserError(f"model {self.id!r} has no image encoder (gallery_file in its card)")
+        try:
+            out = self.gallery_module(x.to(self.device))
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except Exception as exc:
+            raise UserError(f"model {self.id!r}: image encoder failed: {one_line(exc)}") from None
+        if isinstance(out, (tuple, list)) and len(out) == 1:
+            out = out[0]
+        if not isinstance(out, torch.Tensor):
+            raise UserError(f"model {self.id!r}: image encoder returned {type(out).__name__}, "
+                            "not a tensor")
+        return out
 
     @property
     def spec(self) -> RenderSpec:
@@ -81,7 +103,9 @@ class LoadedModel:
         device = torch.device(device)
         if device == self.device:
             return self
-        return LoadedModel(self.id, self.card, _move(self.module, device), device, self.format)
+        gallery = None if self.gallery_module is None else _move(self.gallery_module, device)
+        return LoadedModel(self.id, self.card, _move(self.module, device), device, self.format,
+                           gallery_module=gallery)
 
 
 def load_model(name_or_path: str | Path, device: torch.device | str | None = None,
@@ -99,7 +123,11 @@ def load_card_model(card: ModelCard, device: torch.device | str | None = None,
     device = choose_device(device)
     kind = detect_format(card.file)
     module = load_module(card.file, kind, device)
-    return LoadedModel(model_id or card.folder.name, card, module, device, kind)
+    gallery = None
+    if card.gallery_file is not None:  # same safety rules: inside the folder, never unpickled
+        gallery = load_module(card.gallery_file, detect_format(card.gallery_file), device)
+    return LoadedModel(model_id or card.folder.name, card, module, device, kind,
+                       gallery_module=gallery)
 
 
 def load_module(path: Path, kind: str, device: torch.device) -> Any:

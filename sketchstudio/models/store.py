@@ -125,6 +125,10 @@ class ModelStore:
             target = staging.joinpath(*_relative_parts(card.file_name))
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(card.file, target)
+            if card.gallery_file is not None:  # a two-tower embed model's image encoder
+                target = staging.joinpath(*_relative_parts(card.gallery_file_name))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(card.gallery_file, target)
             load_card(staging)  # the copy must be exactly as valid as the original
             model_id = self._unique_id(slugify(card.name))
             os.rename(staging, self.models_dir / model_id)

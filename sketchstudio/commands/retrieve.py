@@ -1,0 +1,127 @@
+"""`sketchstudio retrieve FILE --gallery PATH`: the most similar gallery items, and why (per stroke)."""
+from __future__ import annotations
+
+import json
+import sys
+
+from ..errors import UserError
+
+DEFAULT_EMBED_MODEL = "default-embed"
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "retrieve", help="find the most similar drawings (or images) in a gallery",
+        description="Embed the sketch with an embedding model (card task = \"embed\"), rank the "
+                    "gallery by cosine similarity, and optionally explain one result per stroke. "
+                    "Gallery embeddings are cached on disk: re-opening a gallery is instant.")
+    p.add_argument("file", help="the query sketch file (.ndjson, .npz, .svg, .json)")
+    p.add_argument("--index", type=int, default=0, help="drawing index in the file (default 0)")
+    p.add_argument("--model", default=DEFAULT_EMBED_MODEL,
+                   help=f"embedding model: store id or card (default: {DEFAULT_EMBED_MODEL})")
+    p.add_argument("--gallery", required=True,
+                   help="a folder of sketch files, an .ndjson file of many drawings, or (two-tower "
+                        "models) a folder of images")
+    p.add_argument("--top", type=int, default=10, help="how many results (default 10)")
+    p.add_argument("--explain", type=int, metavar="RANK",
+                   help="attribute the similarity to the result of this rank to every stroke")
+    p.add_argument("--method", default="sla", help="attribution method for --explain (default sla)")
+    p.add_argument("--steps", type=int, help="integration steps for sla / psla")
+    p.add_argument("--refine", action="store_true",
+                   help="with --explain: drop the strokes against that result and report its new rank")
+    p.add_argument("--keep-self", action="store_true",
+                   help="keep the query's own drawing in the results when the gallery holds it")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..explain import METHODS
+    from ..models import load_model
+    from ..sketch.io import load_sketch
+    from ..tasks.retrieve import (embed_sketch, explain_match, item_key, open_gallery,
+                                  refine_match, search)
+
+    if args.top < 1:
+        raise UserError(f"--top must be at least 1, got {args.top}")
+    if args.explain is not None and not 1 <= args.explain <= args.top:
+        raise UserError(f"--explain must be a rank between 1 and --top ({args.top}), "
+                        f"got {args.explain}")
+    if args.method not in METHODS:
+        raise UserError(f"unknown method {args.method!r}; choose one of {', '.join(METHODS)}")
+    if args.refine and args.explain is None:
+        raise UserError("--refine needs --explain RANK (the result to refine towards)")
+    sketch = load_sketch(args.file, index=args.index)
+    if not len(sketch):
+        raise UserError(f"{args.file}: drawing {args.index} has no strokes: nothing to search with")
+    model = load_model(args.model, device=args.device)
+    gallery = open_gallery(args.gallery, model, cache=not args.no_cache,
+                           progress=_progress_printer() if not args.json else None)
+    key = None if args.keep_self else item_key(sketch)
+    query = embed_sketch(sketch, model)
+    matches = search(query, gallery, args.top, exclude_key=key)
+    record = {"file": str(args.file), "index": args.index, "model": model.id,
+              **{k: v for k, v in gallery.summary().items() if k != "elapsed_ms"},
+              "gallery_ms": round(gallery.elapsed_ms, 3),
+              "results": [m.to_json() for m in matches]}
+    explained = None
+    if args.explain is not None:
+        if args.explain > len(matches):
+            raise UserError(f"--explain {args.explain}: the gallery gave only {len(matches)} results")
+        match = matches[args.explain - 1]
+        explained = explain_match(sketch, model, gallery, match.row, args.method, args.steps)
+        record["explain"] = {"rank": match.rank, "similarity": match.similarity,
+                             **explained.to_json()}
+        if args.refine:
+            refinement = refine_match(sketch, model, gallery, match.row, args.method, args.steps,
+                                      args.top, exclude_self=not args.keep_self,
+                                      attribution=explained)
+            record["refine"] = {**refinement.to_json(),
+                                "results": [m.to_json() for m in refinement.top_after]}
+    if args.json:
+        print(json.dumps(record))
+        return 0
+    _print_text(record, gallery)
+    return 0
+
+
+def _progress_printer():
+    if not sys.stderr.isatty():
+        return None
+    last = [-1]
+
+    def progress(fraction: float) -> None:
+        percent = int(fraction * 100)
+        if percent != last[0]:
+            last[0] = percent
+            print(f"\rembedding the gallery: {percent:3d}%", end="" if percent < 100 else "\n",
+                  file=sys.stderr, flush=True)
+    return progress
+
+
+def _print_text(record: dict, gallery) -> None:
+    how = "cached" if record["cache_hit"] else f"embedded {record['embedded']}"
+    print(f"gallery {record['gallery']}: {record['items']} {record['kind']} items "
+          f"({how}, {record['gallery_ms']:.0f} ms)")
+    if gallery.skipped_count:
+        print(f"  skipped {gallery.skipped_count} unreadable item(s):")
+        for s in gallery.skipped[:10]:
+            print(f"    {s.reason}")
+        if gallery.skipped_count > 10:
+            print(f"    ... and {gallery.skipped_count - 10} more")
+    for r in record["results"]:
+        word = f"  {r['word']}" if "word" in r else ""
+        print(f"{r['rank']:3d}  {r['similarity']:+.4f}  {r['source']}[{r['index']}]{word}")
+    if "explain" in record:
+        e = record["explain"]
+        print(f"rank {e['rank']} ({e['method']}): similarity {e['score_full']:.4f}, "
+              f"blank {e['score_blank']:.4f}")
+        for k, v in enumerate(e["strokes"]):
+            print(f"  stroke {k:3d}  {v:+.5f}  {'supports' if v > 0 else 'against' if v < 0 else 'neutral'}")
+    if "refine" in record:
+        r = record["refine"]
+        print(f"refined: dropped strokes {r['dropped'] or 'none'}; rank {r['rank_before']} -> "
+              f"{r['rank_after']}, similarity {r['similarity_before']:.4f} -> "
+              f"{r['similarity_after']:.4f}" + (f" ({r['note']})" if r["note"] else ""))
+    sys.stdout.flush()

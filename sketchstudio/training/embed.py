@@ -1,0 +1,139 @@
+"""Derive the default embedding model (`default-embed`) from the default classifier.
+
+The classifier's pooled penultimate features (256 numbers after ReLU and global average pooling)
+are the embedding. They are non-negative, so every pair of drawings has a large positive cosine;
+subtracting the mean feature of the classifier's own training drawings (never the held-out ones)
+centres them, and the result is L2-normalised inside the model. No training, no new weights: the
+derivation is a few seconds and fully reproducible from the classifier file and the data.
+"""
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import tomli_w
+from torch import nn
+
+from ..errors import UserError
+from ..models.card import CARD_FILENAME, load_card
+from .data import CREDIT, HELDOUT_PER_CATEGORY, available_categories, load_category, resolve_data_dir, split
+
+
+class Embedder(nn.Module):
+    """(B, C, S, S) -> (B, D) unit vectors: features(x) minus a fixed centre, L2-normalised."""
+
+    def __init__(self, features: nn.Module, center: torch.Tensor) -> None:
+        super().__init__()
+        self.features = features
+        self.register_buffer("center", center.reshape(1, -1).float())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(x) - self.center
+        return f / torch.sqrt((f * f).sum(dim=1, keepdim=True)).clamp_min(1e-12)
+
+
+@dataclass
+class EmbedResult:
+    card_path: Path
+    model_path: Path
+    dim: int
+    centered_on: int
+    seconds: float
+
+
+def derive_embedding(source: str | Path, out: str | Path, data: str | Path | None = None,
+                     center: bool = True, log: Callable[[str], None] = lambda s: None) -> EmbedResult:
+    """Write out/card.toml + out/model.pt: the classifier's features as an embedding model."""
+    from ..models.loader import load_card_model
+
+    started = time.perf_counter()
+    card = load_card(source)
+    if card.task != "classify":
+        raise UserError(f"{card.path}: the source must be a classifier, got task {card.task!r}")
+    loaded = load_card_model(card, "cpu")
+    features = getattr(loaded.module, "features", None)
+    if features is None:
+        raise UserError(f"{card.file}: the classifier has no `features` submodule to embed with")
+
+    centre = None
+    n_centre = 0
+    if center:
+        folder = resolve_data_dir(data)
+        sketches = []
+        categories = available_categories(folder)
+        chosen = set(card.labels)
+        for c in categories:
+            drawings = load_category(folder, c)
+            # The classifier's held-out drawings stay unseen: they are the retrieval queries.
+            sketches.extend(split(drawings, HELDOUT_PER_CATEGORY).train if c in chosen else drawings)
+        log(f"centring on the mean feature of {len(sketches)} training drawings "
+            f"({len(categories)} categories; held-out drawings of the {len(chosen)} classes excluded)")
+        feats = _features(features, sketches, card.spec)
+        centre = torch.as_tensor(feats.mean(axis=0))
+        n_centre = len(sketches)
+    with torch.no_grad():
+        dim = int(features(torch.zeros(1, card.spec.channels, card.spec.size, card.spec.size)).shape[1])
+    if centre is None:
+        centre = torch.zeros(dim)
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model_path = out / "model.pt"
+    module = Embedder(features, centre).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(module), str(model_path))
+    source_hash = hashlib.sha256(card.file.read_bytes()).hexdigest()
+    seconds = time.perf_counter() - started
+    card_data = {
+        "name": "Quick, Draw! sketch embedding (default CNN features)",
+        "task": "embed",
+        "file": "model.pt",
+        "description": (f"The default classifier's pooled {dim}-d penultimate features"
+                        + (", centred on the mean of its training drawings" if center else "")
+                        + ", L2-normalised: cosine similarity between drawings. Derived by "
+                        "SketchStudio from the default classifier (trained on real Quick, Draw! "
+                        f"drawings). {CREDIT}."),
+        "credit": CREDIT,
+        "derivation": {
+            "source": str(card.name),
+            "source_file_sha256": source_hash,
+            "features": f"features(x): conv stack, global average pool, flatten ({dim} values)",
+            "centered": center,
+            "center_drawings": n_centre,
+            "center_split": ("every drawing of the data folder except the classifier's held-out "
+                             f"drawings ({HELDOUT_PER_CATEGORY} per class, smallest sha256(key_id))"),
+            "normalised": "L2, inside the model",
+            "seconds": round(seconds, 1),
+            "torch": torch.__version__,
+            "machine": f"{platform.machine()} CPU",
+            "command": ("sketchstudio train embed --from resources/models/default "
+                        "--out resources/models/default-embed"
+                        + ("" if center else " --no-center")),
+        },
+        "input": card.spec.to_dict(),
+    }
+    card_path = out / CARD_FILENAME
+    card_path.write_text(tomli_w.dumps(card_data), encoding="utf-8")
+    load_card(card_path)  # what we wrote must be a valid card
+    log(f"wrote {model_path} and {card_path} ({dim}-d, {seconds:.1f} s)")
+    return EmbedResult(card_path, model_path, dim, n_centre, seconds)
+
+
+def _features(features: nn.Module, sketches, spec, batch: int = 256) -> np.ndarray:
+    from ..render import to_model_input
+    from ..tasks.retrieve import render_batch
+
+    chunks = []
+    with torch.no_grad():
+        for i in range(0, len(sketches), batch):
+            x = to_model_input(render_batch(sketches[i:i + batch], spec), spec)
+            chunks.append(features(x).float().numpy())
+    return np.concatenate(chunks).astype(np.float64)

@@ -1,0 +1,435 @@
+"""Retrieval: galleries (folder, ndjson, images), the cache, bad input, search, explain, refine, CLI.
+
+The models are tiny two-tower embedders built here (sketch tower + image tower, TorchScript, with
+cards); the real-data tests skip cleanly where ../shared/data is absent.
+"""
+from __future__ import annotations
+
+import json
+import re
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from model_zoo import card_dict, save_torchscript, write_card
+from sketchstudio.cli import main
+from sketchstudio.errors import UserError
+from sketchstudio.models import load_model
+from sketchstudio.models.card import load_card
+from sketchstudio.progress import Cancelled
+from sketchstudio.render import render_ink
+from sketchstudio.sketch import Sketch
+from sketchstudio.sketch.io import save_sketch, save_sketches
+from sketchstudio.tasks import retrieve as R
+
+PROJECT = Path(__file__).resolve().parents[1]
+IMAGE_INPUT = {"size": 16, "channels": 3, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+
+
+class SketchTower(nn.Module):
+    """conv -> tanh -> (spatial mean, spatial max): an 8-d embedding, smooth in the input."""
+
+    def __init__(self, channels: int = 1, seed: int = 0) -> None:
+        super().__init__()
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            self.conv = nn.Conv2d(channels, 4, 3, padding=1)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.tanh(self.conv(x))
+        return torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1) + 0.01
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embed(x)
+
+
+class CountingTower(SketchTower):
+    """Counts its own forward calls (a TorchScript attribute, readable from Python)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return self.embed(x)
+
+
+def make_embed(folder: Path, *, image_tower: bool = True, counting: bool = False) -> Path:
+    save_torchscript(CountingTower() if counting else SketchTower(), folder / "sketch.pt")
+    fields = {}
+    if image_tower:
+        save_torchscript(SketchTower(channels=3, seed=1), folder / "image.pt")
+        fields = {"gallery_file": "image.pt", "gallery_input": dict(IMAGE_INPUT)}
+    return write_card(folder, card_dict(name="Tiny two-tower", task="embed", file="sketch.pt",
+                                        labels=None, **fields))
+
+
+def drawing(kind: int, key: str, word: str | None = None, jitter: float = 0.0) -> Sketch:
+    t = np.linspace(0, 1, 12)
+    if kind == 0:   # circle
+        strokes = [np.c_[50 + 40 * np.cos(6.28 * t), 50 + 40 * np.sin(6.28 * t)]]
+    elif kind == 1:  # cross
+        strokes = [np.c_[10 + 80 * t, 10 + 80 * t], np.c_[90 - 80 * t, 10 + 80 * t]]
+    else:           # zigzag of three strokes
+        strokes = [np.c_[10 + 80 * t, 20 + 10 * np.sin(12 * t)], np.c_[10 + 80 * t, 50 + 0 * t],
+                   np.c_[50 + 0 * t, 10 + 80 * t]]
+    meta = {"key_id": key, **({"word": word} if word else {})}
+    return Sketch.from_arrays([s + jitter * np.sin(7 * s[:, ::-1]) for s in strokes], **meta)
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKETCHSTUDIO_DATA_DIR", str(tmp_path / "userdata"))
+    monkeypatch.delenv("SKETCHSTUDIO_CACHE_DIR", raising=False)
+    R._hash_memo.clear()
+    yield
+
+
+@pytest.fixture
+def model(tmp_path):
+    return load_model(make_embed(tmp_path / "model"), device="cpu")
+
+
+@pytest.fixture
+def ndjson_gallery(tmp_path):
+    path = tmp_path / "gallery.ndjson"
+    words = ["circle", "cross", "zigzag"]
+    save_sketches(path, [drawing(i % 3, f"k{i}", words[i % 3], jitter=0.5 * i) for i in range(9)])
+    return path
+
+
+# --- cards and loading -----------------------------------------------------------------------------
+
+def test_two_tower_card_and_loader(tmp_path):
+    card = load_card(make_embed(tmp_path / "m"))
+    assert card.gallery_file == (tmp_path / "m" / "image.pt").resolve()
+    assert card.gallery_input.size == 16 and card.gallery_input.channels == 3
+    assert card.to_dict()["gallery_input"]["mean"] == [0.5, 0.5, 0.5]
+    loaded = load_model(tmp_path / "m", device="cpu")
+    assert loaded.has_image_encoder
+    assert loaded.embed_images(torch.zeros(2, 3, 16, 16)).shape == (2, 8)
+    plain = load_model(make_embed(tmp_path / "p", image_tower=False), device="cpu")
+    assert not plain.has_image_encoder
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"gallery_file": "../image.pt"}, "gallery_file: must stay inside"),
+    ({"gallery_file": "missing.pt"}, "gallery_file: 'missing.pt' does not exist"),
+    ({"gallery_input": None}, "[gallery_input]: missing"),
+    ({"gallery_file": None}, "gallery_file: missing"),
+    ({"gallery_input": {**IMAGE_INPUT, "channels": 2}}, "channels must be 1 or 3"),
+    ({"gallery_input": {**IMAGE_INPUT, "std": [0.0]}}, "std must not contain 0"),
+    ({"gallery_input": {**IMAGE_INPUT, "sigma": 1}}, "unknown key(s): sigma"),
+    ({"task": "classify", "labels": ["a", "b"]}, "only an embed model has an image encoder"),
+])
+def test_bad_two_tower_cards(tmp_path, change, message):
+    folder = tmp_path / "m"
+    make_embed(folder)
+    data = card_dict(name="x", task="embed", file="sketch.pt", labels=None,
+                     gallery_file="image.pt", gallery_input=dict(IMAGE_INPUT))
+    for key, value in change.items():
+        if value is None:
+            data.pop(key)
+        else:
+            data[key] = value
+    write_card(folder, data)
+    with pytest.raises(UserError, match=re.escape(message)):
+        load_card(folder)
+
+
+def test_store_copies_the_image_encoder(tmp_path):
+    from sketchstudio.models.store import ModelStore
+
+    store = ModelStore(tmp_path / "store")
+    model_id = store.add(make_embed(tmp_path / "m"), check=False)
+    copied = load_card(store.entry(model_id).card_path)
+    assert copied.gallery_file.is_file() and copied.gallery_file.parent == copied.folder
+
+
+# --- galleries -----------------------------------------------------------------------------------
+
+def test_ndjson_gallery_and_search(model, ndjson_gallery):
+    progress = []
+    g = R.open_gallery(ndjson_gallery, model, progress=progress.append)
+    assert g.kind == "sketch" and len(g) == 9 and g.embeddings.shape == (9, 8)
+    assert np.allclose(np.linalg.norm(g.embeddings, axis=1), 1, atol=1e-5)
+    assert progress[-1] == 1.0 and progress == sorted(progress)
+    assert [it.index for it in g.items] == list(range(9)) and g.items[1].word == "cross"
+    query = drawing(1, "k1", "cross", jitter=0.5)
+    matches = R.retrieve(query, model, g, top=3)
+    assert [m.rank for m in matches] == [1, 2, 3]
+    assert all(m.row != 1 for m in matches)              # its own drawing is left out
+    assert matches[0].similarity >= matches[1].similarity >= matches[2].similarity
+    with_self = R.search(R.embed_sketch(query, model), g, top=1)
+    assert with_self[0].row == 1 and with_self[0].similarity == pytest.approx(1.0, abs=1e-4)
+    assert R.rank_of(1, R.embed_sketch(query, model), g) == 1
+    assert g.load_sketch(4).metadata["key_id"] == "k4"
+
+
+def test_batched_render_matches_single_render(model):
+    sketches = [drawing(i % 3, str(i), jitter=0.3 * i) for i in range(7)] + [Sketch()]
+    batch = R.render_batch(sketches, model.spec)
+    single = torch.stack([render_ink(s, model.spec) for s in sketches])
+    assert torch.allclose(batch, single, atol=1e-4)
+    emb, ok = R.embed_sketches(sketches[:3], model, batch_size=2)
+    for s, e in zip(sketches[:3], emb):
+        assert np.allclose(e, R.embed_sketch(s, model), atol=1e-4)
+
+
+def test_folder_gallery_words_from_subfolders(model, tmp_path):
+    root = tmp_path / "folder"
+    (root / "circles").mkdir(parents=True)
+    (root / "crosses").mkdir()
+    save_sketch(root / "circles" / "a.json", drawing(0, "a"))
+    save_sketch(root / "crosses" / "b.svg", drawing(1, "b"))
+    save_sketches(root / "many.ndjson", [drawing(2, "c", "zigzag"), drawing(2, "d", "zigzag")])
+    g = R.open_gallery(root, model)
+    assert [(Path(it.source).name, it.index, it.word) for it in g.items] == [
+        ("a.json", 0, "circles"), ("b.svg", 0, "crosses"), ("many.ndjson", 0, "zigzag"),
+        ("many.ndjson", 1, "zigzag")]
+
+
+def _write_images(root: Path, n: int = 4) -> None:
+    from PIL import Image
+
+    for i in range(n):
+        folder = root / ("dark" if i % 2 else "light")
+        folder.mkdir(parents=True, exist_ok=True)
+        a = np.full((20, 24, 3), 40 + 50 * i, np.uint8)
+        a[5:15, 3 + i:10 + i] = 255
+        Image.fromarray(a).save(folder / f"img{i}.png")
+
+
+def test_image_gallery_two_tower(model, tmp_path):
+    root = tmp_path / "images"
+    _write_images(root)
+    (root / "light" / "broken.png").write_bytes(b"not a png at all")
+    g = R.open_gallery(root, model)
+    assert g.kind == "image" and len(g) == 4 and g.embeddings.shape == (4, 8)
+    assert {it.word for it in g.items} == {"dark", "light"}
+    assert g.skipped_count == 1 and "broken.png" in g.skipped[0].reason
+    x = R.image_input([Path(g.items[0].source)], model.card.gallery_input)
+    assert x.shape == (1, 3, 16, 16)
+    expected = model.embed_images(x)[0].numpy()
+    assert np.allclose(g.embeddings[0], expected / np.linalg.norm(expected), atol=1e-5)
+    matches = R.retrieve(drawing(0, "q"), model, g, top=10)
+    assert len(matches) == 4
+
+
+def test_image_gallery_needs_an_image_encoder(tmp_path):
+    plain = load_model(make_embed(tmp_path / "p", image_tower=False), device="cpu")
+    _write_images(tmp_path / "images")
+    with pytest.raises(UserError, match="folder of images, but model .* has no image encoder"):
+        R.open_gallery(tmp_path / "images", plain)
+
+
+def test_empty_galleries(model, tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="empty gallery: no sketch files"):
+        R.open_gallery(tmp_path / "empty", model)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.ndjson").write_text('{"drawing": 3}\n')
+    with pytest.raises(UserError, match=r"empty gallery: no readable items \(1 skipped"):
+        R.open_gallery(bad, model)
+    with pytest.raises(UserError, match="no such gallery"):
+        R.open_gallery(tmp_path / "nowhere", model)
+
+
+def test_unreadable_items_are_skipped_counted_listed(model, tmp_path):
+    root = tmp_path / "g"
+    root.mkdir()
+    good = [drawing(0, "a", "circle"), drawing(1, "b", "cross")]
+    lines = [json.dumps({"word": "circle", "key_id": "a",
+                         "drawing": [[list(map(float, s.points[:, 0])), list(map(float, s.points[:, 1]))]
+                                     for s in good[0].strokes]}),
+             "{not json",
+             json.dumps({"word": "x", "drawing": [[[1, 2], [3]]]}),
+             json.dumps({"word": "empty", "drawing": []})]
+    (root / "mixed.ndjson").write_text("\n".join(lines) + "\n")
+    (root / "broken.svg").write_text("<svg><path d='M 0 0 L")
+    save_sketch(root / "ok.json", good[1])
+    g = R.open_gallery(root, model)
+    assert len(g) == 2
+    assert g.skipped_count == 4 == len(g.skipped)
+    reasons = {(Path(s.source).name, s.index) for s in g.skipped}
+    assert reasons == {("broken.svg", None), ("mixed.ndjson", 1), ("mixed.ndjson", 2),
+                       ("mixed.ndjson", 3)}
+    again = R.open_gallery(root, model)   # the cache keeps the list too
+    assert again.cache_hit and again.skipped_count == 4
+
+
+# --- the cache -----------------------------------------------------------------------------------
+
+def test_cache_hit_does_not_call_the_model(tmp_path, ndjson_gallery):
+    card = make_embed(tmp_path / "counting", counting=True)
+    first = load_model(card, device="cpu")
+    g1 = R.open_gallery(ndjson_gallery, first)
+    assert first.module.calls >= 1 and not g1.cache_hit and g1.embedded == 9
+    assert g1.cache_path is not None and (g1.cache_path / "embeddings.npy").is_file()
+    assert str(g1.cache_path).startswith(str(tmp_path / "userdata"))
+    R._hash_memo.clear()                  # a new process: only the on-disk cache remains
+    second = load_model(card, device="cpu")
+    g2 = R.open_gallery(ndjson_gallery, second)
+    assert second.module.calls == 0 and g2.cache_hit and g2.embedded == 0
+    assert np.array_equal(g1.embeddings, g2.embeddings) and g1.items == g2.items
+    with open(g1.cache_path / "embeddings.npy", "rb") as fh:   # plain .npy, never a pickle
+        assert fh.read(6) == b"\x93NUMPY"
+    R.open_gallery(ndjson_gallery, second, cache=False)
+    assert second.module.calls >= 1
+
+
+def test_cache_invalidation_when_a_file_changes(tmp_path):
+    card = make_embed(tmp_path / "counting", counting=True)
+    root = tmp_path / "g"
+    root.mkdir()
+    save_sketches(root / "a.ndjson", [drawing(0, "a0", "circle"), drawing(1, "a1", "cross")])
+    save_sketches(root / "b.ndjson", [drawing(2, "b0", "zigzag")])
+    R.open_gallery(root, load_model(card, device="cpu"))
+    save_sketches(root / "b.ndjson", [drawing(1, "b0", "cross"), drawing(0, "b1", "circle")])
+    m = load_model(card, device="cpu")
+    g = R.open_gallery(root, m)
+    assert not g.cache_hit and len(g) == 4 and g.items[2].word == "cross"
+    assert g.embedded == 2             # only the changed file was embedded again
+    fresh = R.open_gallery(root, load_model(card, device="cpu"), cache=False)
+    assert np.allclose(g.embeddings, fresh.embeddings, atol=1e-6)
+    # The model file changing invalidates too.
+    save_torchscript(SketchTower(seed=5), tmp_path / "counting" / "sketch.pt")
+    assert not R.open_gallery(root, load_model(card, device="cpu")).cache_hit
+
+
+def test_cancel_and_progress(model, tmp_path):
+    path = tmp_path / "many.ndjson"
+    save_sketches(path, [drawing(i % 3, f"k{i}") for i in range(40)])
+    calls = []
+
+    def cancelled() -> bool:
+        calls.append(1)
+        return len(calls) > 3
+    with pytest.raises(Cancelled):
+        R.open_gallery(path, model, batch_size=4, cancelled=cancelled)
+    assert not list(R.cache_dir().glob("*/embeddings.npy"))   # nothing cached when cancelled
+
+
+# --- explanation and refinement ------------------------------------------------------------------
+
+def test_cosine_objective_and_sla_completeness(model, ndjson_gallery):
+    from sketchstudio.explain import explain
+
+    g = R.open_gallery(ndjson_gallery, model)
+    sketch = drawing(2, "q", jitter=0.2)
+    obj = R.objective_for(g, 2)
+    assert obj.name == "cosine"
+    result = explain(sketch, model, method="sla", objective=obj, steps=64)
+    assert result.objective == "cosine" and result.task == "embed" and len(result.strokes) == 3
+    assert result.score_full == pytest.approx(float(g.embeddings[2] @ R.embed_sketch(sketch, model)),
+                                              abs=1e-4)
+    assert result.strokes.sum() == pytest.approx(result.score_full - result.score_blank, abs=2e-3)
+    assert R.explain_match(sketch, model, g, 2, method="psla", steps=8).segments is not None
+
+
+def test_refine_drops_only_negative_strokes(model, ndjson_gallery):
+    from sketchstudio.explain.result import Attribution
+
+    sketch = drawing(2, "q")
+    fake = Attribution("sla", np.array([0.2, -0.1, 0.0]), 0.5, 0.1)
+    r = R.refine(sketch, fake)
+    assert r.dropped == (1,) and r.kept == (0, 2)
+    assert r.sketch.strokes == (sketch.strokes[0], sketch.strokes[2])
+    assert sketch.strokes[1] in drawing(2, "q").strokes      # the original is untouched
+    none = R.refine(sketch, np.array([-1.0, -2.0, -0.5]))
+    assert none.sketch == sketch and none.dropped == () and "nothing was dropped" in none.note
+    g = R.open_gallery(ndjson_gallery, model)
+    ref = R.refine_match(sketch, model, g, 0, steps=16)
+    negative = tuple(int(i) for i in np.flatnonzero(ref.attribution.strokes < 0))
+    assert ref.refined.dropped == (negative if len(negative) < 3 else ())
+    assert ref.rank_before >= 1 and ref.rank_after >= 1 and len(ref.top_after) <= 10
+    if negative:
+        assert ref.similarity_after >= ref.similarity_before - 1e-6 or ref.rank_after >= 1
+
+
+# --- CLI -----------------------------------------------------------------------------------------
+
+def test_cli_retrieve_json(model, ndjson_gallery, tmp_path, capsys):
+    card = tmp_path / "model" / "card.toml"
+    query = tmp_path / "q.ndjson"
+    save_sketches(query, [drawing(1, "zz", "cross", jitter=0.3)])
+    code = main(["retrieve", str(query), "--model", str(card), "--gallery", str(ndjson_gallery),
+                 "--top", "4", "--explain", "2", "--steps", "64", "--refine", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [r["rank"] for r in out["results"]] == [1, 2, 3, 4]
+    for r in out["results"]:
+        assert set(r) == {"rank", "similarity", "source", "index", "word"}
+    e = out["explain"]
+    assert e["rank"] == 2 and e["similarity"] == pytest.approx(out["results"][1]["similarity"], abs=1e-5)
+    assert len(e["strokes"]) == 2
+    assert sum(e["strokes"]) == pytest.approx(e["score_full"] - e["score_blank"], abs=2e-3)
+    assert e["score_full"] == pytest.approx(e["similarity"], abs=1e-4)
+    assert {"rank_before", "rank_after", "dropped", "results"} <= set(out["refine"])
+    assert out["skipped"] == 0 and out["items"] == 9
+
+
+def test_cli_retrieve_errors(model, ndjson_gallery, tmp_path, capsys):
+    card = str(tmp_path / "model" / "card.toml")
+    query = tmp_path / "q.ndjson"
+    save_sketches(query, [drawing(1, "zz")])
+    (tmp_path / "empty").mkdir()
+    plain = str(make_embed(tmp_path / "plain", image_tower=False))
+    _write_images(tmp_path / "images")
+    cases = [
+        (["--gallery", str(tmp_path / "empty"), "--model", card], "empty gallery"),
+        (["--gallery", str(tmp_path / "images"), "--model", plain], "has no image encoder"),
+        (["--gallery", str(ndjson_gallery), "--model", card, "--explain", "11"], "--explain must be"),
+        (["--gallery", str(ndjson_gallery), "--model", "default"], "retrieval needs an embedding"),
+    ]
+    for extra, message in cases:
+        assert main(["retrieve", str(query), *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1
+
+
+def test_cli_text_output_lists_skips(model, tmp_path, capsys):
+    root = tmp_path / "g"
+    root.mkdir()
+    save_sketches(root / "a.ndjson", [drawing(0, "a", "circle"), drawing(1, "b", "cross")])
+    (root / "bad.svg").write_text("nope")
+    query = tmp_path / "q.json"
+    save_sketch(query, drawing(0, "q"))
+    assert main(["retrieve", str(query), "--model", str(tmp_path / "model"), "--gallery", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "skipped 1 unreadable item" in out and "bad.svg" in out
+
+
+# --- the default embedding model and real drawings -----------------------------------------------
+
+def test_default_embed_model_card():
+    card = load_card(PROJECT / "resources" / "models" / "default-embed")
+    assert card.task == "embed" and card.gallery_file is None
+    default = load_card(PROJECT / "resources" / "models" / "default")
+    assert card.spec == default.spec
+    m = load_model("default-embed", device="cpu")
+    out = m(torch.rand(2, 1, 64, 64))
+    assert out.shape == (2, 256)
+    assert torch.allclose(out.norm(dim=1), torch.ones(2), atol=1e-5)
+
+
+def test_default_embed_on_real_drawings(shared_data, tmp_path):
+    folder = shared_data("quickdraw", "simplified")
+    m = load_model("default-embed", device="cpu")
+    gallery_dir = tmp_path / "real"
+    gallery_dir.mkdir()
+    for name in ("apple", "bicycle", "house", "star"):
+        os.symlink(folder / f"{name}.ndjson", gallery_dir / f"{name}.ndjson")
+    g = R.open_gallery(gallery_dir, m)
+    assert len(g) == 100 and g.skipped_count == 0
+    hits = 0
+    for row in range(0, 100, 5):
+        query = g.load_sketch(row)
+        hits += R.retrieve(query, m, g, top=1)[0].word == g.items[row].word
+    assert hits >= 14     # 20 queries, 4 categories: far above chance (5)
