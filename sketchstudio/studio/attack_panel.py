@@ -12,13 +12,13 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QLabel, QSpinBox, QWidget
 
 from ..sketch import Sketch
-from ..tasks.attack import DEFAULT_BUDGET, DEFAULT_STEPS, attack
+from ..tasks.attack import DEFAULT_BUDGET, DEFAULT_STEPS, RESTARTS, attack
 from ..tasks.displacement import apply as apply_displacement
 from .panels import Studio, register_panel
 from .plots import _style
 from .tool_panel import ToolPanel, flat_to_strokes
 
-GHOST = QColor(178, 24, 43, 210)
+GHOST = QColor(178, 24, 43, 170)
 ARROWS = QColor(178, 24, 43)
 # Curve colours: the original class, the target (or the strongest other class), then the rest.
 CURVE_COLOURS = [(33, 102, 172), (178, 24, 43), (120, 120, 130), (170, 170, 178)]
@@ -32,7 +32,7 @@ class IterationPlot(pg.PlotWidget):
         super().__init__()
         _style(self, "Probability per iteration")
         self.setYRange(0, 1, padding=0.02)
-        self.setMinimumHeight(140)
+        self.setFixedHeight(170)
         self.legend = self.addLegend(offset=(-4, 4), labelTextSize="8pt")
         self._curves = [self.plot([], [], pen=pg.mkPen(c, width=2)) for c in CURVE_COLOURS]
         self.rows: list[np.ndarray] = []
@@ -126,10 +126,13 @@ class AttackPanel(ToolPanel):
         labels = self.studio.model_info.labels
         self.plot.reset(labels, [])
 
+        # At most this many evaluations: a run that does not flip is retried from random starts.
+        evaluations = (steps + 1) * (1 + RESTARTS)
+
         def run(model, progress, cancelled):
             return attack(sketch, model, target=target, budget=budget, strokes=strokes,
                           steps=steps, cancelled=cancelled,
-                          on_iteration=lambda i, probs: progress(i / steps, probs))
+                          on_iteration=lambda i, probs: progress(i / evaluations, probs))
         return run
 
     def on_progress(self, fraction: float, payload) -> None:

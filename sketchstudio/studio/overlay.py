@@ -102,7 +102,7 @@ class Overlay:
         path = QPainterPath()
         for points in strokes:
             path.addPath(_polyline(points))
-        pen = QPen(colour, self.stroke_width * 0.8)
+        pen = QPen(colour, self.stroke_width * 0.55)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
         if dashed:

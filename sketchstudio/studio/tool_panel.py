@@ -145,8 +145,8 @@ class ToolPanel(TaskPanel):
             self.status.setText("The drawing changed while this ran: run again.")
             return
         self.result, self.result_sketch = result, sketch
-        self.show_result(sketch, result)
         self._set_result_buttons(True)
+        self.show_result(sketch, result)     # may disable what does not apply to this result
 
     def _failed(self, message: str) -> None:
         self.running = False

@@ -1,0 +1,306 @@
+"""Assisted drawing: hints that raise a target class, each one an undoable vector edit.
+
+Three kinds of hint, all from the differentiable renderer:
+
+- "move": small displacements of a stroke's points that raise the target's log-probability. A few
+  projected ascent steps on the point coordinates, the gradient smoothed along every stroke (a
+  Gaussian over point index, so neighbouring points move together and strokes stay smooth), every
+  point kept within `budget * longer bbox side of the input`. The best iterate is kept.
+- "against": strokes whose P-SLA of the target's log-probability is negative (the model reads them
+  as evidence for another class); the per-segment values say which part of the stroke.
+- ink help: the gradient of the target's log-probability with respect to ink on blank pixels,
+  positive part, normalised to [0, 1]: where a new line would help most. It lives in the model's
+  raster; `raster_scale` / `raster_offset` map it back onto the canvas.
+
+`before` and `after` are target probabilities measured by re-rendering the sketch from scratch.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import UserError
+from ..explain.objectives import resolve_target
+from ..progress import CancelledFn, ProgressFn, check, report
+from ..render import to_model_input
+from ..sketch import Sketch
+from . import displacement as disp
+from .scoring import PointScorer, probabilities, probabilities_many
+
+DEFAULT_BUDGET = 0.05
+DEFAULT_STEPS = 20
+# Smoothing of the point gradient along a stroke, in points (Quick, Draw! strokes are simplified,
+# so neighbouring points are already far apart: a small sigma is a strong smoothing).
+SMOOTHING = 1.0
+STEP = 0.35           # first step as a fraction of the per-point radius, decaying to STEP / 10
+BLANK_INK = 0.05      # a raster pixel with less ink than this counts as blank canvas
+AGAINST_TOLERANCE = 1e-3  # |SLA| below this fraction of the largest one is no evidence either way
+
+
+@dataclass(frozen=True)
+class TargetLogProbability:
+    index: int
+    name: str = "log-probability"
+
+    def __call__(self, output: torch.Tensor) -> torch.Tensor:
+        return torch.log_softmax(output.double(), dim=1)[:, self.index].to(output.dtype)
+
+
+@dataclass
+class Hint:
+    stroke: int
+    kind: str            # "move" or "against"
+    values: dict
+
+    def to_json(self) -> dict:
+        return {"stroke": self.stroke, "kind": self.kind, **self.values}
+
+
+@dataclass
+class AssistResult:
+    sketch: Sketch                  # the input, untouched
+    labels: tuple[str, ...]
+    target_index: int
+    predicted_index: int            # the model's class for the input
+    before: float                   # target probability of the input (re-rendered)
+    after: float                    # target probability with every hint accepted (re-rendered)
+    budget: float
+    side: float                     # longer bbox side of the input, sketch units
+    displacement: np.ndarray        # (P, 2) flat, sketch units: every move hint together
+    hints: list[Hint]
+    sla: np.ndarray                 # (N,) P-SLA per stroke of log p(target)
+    segments: list[np.ndarray]      # per stroke, P-SLA per segment
+    ink_help: np.ndarray            # (H, W) in [0, 1], model raster: where new ink would help
+    ink_help_peak: float            # the unnormalised maximum (d log p / d ink)
+    raster_scale: float             # raster pixel = sketch point * scale + offset
+    raster_offset: np.ndarray
+    stroke_after: np.ndarray        # (N,) target probability with only stroke k's move accepted
+    iterations: int
+    elapsed_ms: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        return self.labels[self.target_index]
+
+    @property
+    def predicted(self) -> str:
+        return self.labels[self.predicted_index]
+
+    @property
+    def displacements(self) -> list[np.ndarray]:
+        """Per stroke (n_k, 2) displacements in sketch units (arrows; zeros where no move)."""
+        return disp.split(self.displacement, self.sketch)
+
+    @property
+    def edited(self) -> Sketch:
+        """The sketch with every move accepted (the ghost of the adjusted strokes)."""
+        return self.apply()
+
+    def apply(self, strokes: Iterable[int] | None = None) -> Sketch:
+        """A new sketch with the moves of `strokes` accepted (all when None); others unchanged."""
+        return disp.apply(self.sketch, self.displacement, strokes)
+
+    def measure(self, strokes: Iterable[int] | None = None) -> dict:
+        return disp.measure(self.sketch, self.apply(strokes))
+
+    def pixel_to_sketch(self, px, py) -> tuple[np.ndarray, np.ndarray]:
+        """Raster pixel coordinates (x right, y down; pixel (i, j) covers [j, j+1) x [i, i+1))
+        to sketch coordinates."""
+        return ((np.asarray(px, float) - self.raster_offset[0]) / self.raster_scale,
+                (np.asarray(py, float) - self.raster_offset[1]) / self.raster_scale)
+
+    def raster_extent(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1): where the whole ink_help image lies on the canvas, sketch units."""
+        h, w = self.ink_help.shape
+        x0, y0 = self.pixel_to_sketch(0.0, 0.0)
+        x1, y1 = self.pixel_to_sketch(float(w), float(h))
+        return (float(x0), float(y0), float(x1), float(y1))
+
+    def ink_help_peaks(self, count: int = 5) -> list[dict]:
+        """The strongest blank pixels, as canvas points (pixel centres), strongest first."""
+        flat = self.ink_help.reshape(-1)
+        order = np.argsort(-flat, kind="stable")[:count]
+        peaks = []
+        for i in order:
+            if flat[i] <= 0:
+                break
+            row, col = divmod(int(i), self.ink_help.shape[1])
+            x, y = self.pixel_to_sketch(col + 0.5, row + 0.5)
+            peaks.append({"x": float(x), "y": float(y), "value": float(flat[i])})
+        return peaks
+
+    def to_json(self) -> dict:
+        m = self.measure()
+        return {
+            "target": self.target,
+            "predicted": self.predicted,
+            "before": self.before,
+            "after": self.after,
+            "gain": self.after - self.before,
+            "budget": self.budget,
+            "max_displacement": m["max_displacement"],
+            "mean_displacement": m["mean_displacement"],
+            "strokes_changed": m["strokes_changed"],
+            "hints": [h.to_json() for h in self.hints],
+            "ink_help": {"size": list(self.ink_help.shape), "peak_gradient": self.ink_help_peak,
+                         "extent": list(self.raster_extent()), "peaks": self.ink_help_peaks()},
+            "iterations": self.iterations,
+            "elapsed_ms": self.elapsed_ms,
+            "notes": list(self.notes),
+        }
+
+
+def assist(sketch: Sketch, model: Any, target: str | int | None = None,
+           budget: float = DEFAULT_BUDGET, steps: int = DEFAULT_STEPS,
+           smoothing: float = SMOOTHING, sla_steps: int | None = None,
+           progress: ProgressFn = None, cancelled: CancelledFn = None) -> AssistResult:
+    """Hints that raise `target` (label or index; None: the predicted class) within `budget`."""
+    from ..explain import explain
+
+    started = time.perf_counter()
+    budget = disp.check_budget(budget)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 0 <= steps <= 10_000:
+        raise UserError(f"steps must be an integer in 0..10000, got {steps!r}")
+    if not (np.isfinite(smoothing) and smoothing >= 0):
+        raise UserError(f"smoothing must be >= 0 points, got {smoothing!r}")
+    if getattr(model, "task", "classify") != "classify":
+        raise UserError(f"assist needs a classifier; {getattr(model, 'id', 'this model')!r} is a "
+                        f"{model.task!r} model")
+    limit = disp.radius(sketch, budget)
+    side = disp.bbox_side(sketch)
+    check(cancelled)
+    probs0 = probabilities(sketch, model)
+    labels = tuple(getattr(model, "labels", ())) or tuple(str(i) for i in range(len(probs0)))
+    predicted = int(probs0.argmax())
+    ti = resolve_target(target, labels, predicted)
+    notes = []
+    if ti == predicted:
+        notes.append(f"the sketch is already classified as {labels[ti]!r} "
+                     f"(p={probs0[ti]:.2f}); the hints make it more so")
+
+    # (b) strokes that argue against the target: P-SLA of its log-probability, so a stroke that
+    # raises a rival class more than the target counts against it (a logit cannot show that).
+    attribution = explain(sketch, model, method="psla", objective=TargetLogProbability(ti),
+                          steps=sla_steps,
+                          progress=lambda f: report(progress, 0.3 * f), cancelled=cancelled)
+
+    # (a) moves: smoothed, projected ascent on log p(target), best iterate kept.
+    scorer = PointScorer(sketch, model)
+    smoother = torch.as_tensor(disp.block_smoother(sketch, smoothing), device=scorer.device)
+    delta = scorer.zeros()
+    best_delta, best_value = delta, -np.inf
+    iterations = 0
+    for it in range(steps + 1):
+        check(cancelled)
+        last = it == steps
+        d = delta.detach().requires_grad_(not last)
+        with torch.no_grad() if last else torch.enable_grad():
+            value = torch.log_softmax(scorer.logits(d)[0].double(), dim=0)[ti]
+        if float(value.detach()) > best_value:
+            best_value, best_delta = float(value.detach()), d.detach().clone()
+        report(progress, 0.3 + 0.5 * (it + 1) / (steps + 1))
+        if last:
+            break
+        (grad,) = torch.autograd.grad(value, d)
+        grad = smoother @ grad
+        peak = float(grad.norm(dim=1).max())
+        if not peak > 0:
+            break
+        size = limit * STEP * (1.0 - 0.9 * it / max(steps - 1, 1))
+        # The largest point step is `size`; the others keep their smoothed proportions.
+        delta = disp.project(d.detach() + size * grad / peak, limit)
+        iterations += 1
+    flat = best_delta.cpu().numpy()
+    bounds = disp.stroke_bounds(sketch)
+    moved = [k for k in range(len(sketch))
+             if np.any(np.linalg.norm(flat[bounds[k]:bounds[k + 1]], axis=1) > 0)]
+
+    # Re-measure: every move together, and each stroke's move alone (for "accept one").
+    check(cancelled)
+    singles = [disp.apply(sketch, flat, [k]) for k in moved]
+    measured = probabilities_many([disp.apply(sketch, flat)] + singles, model)
+    after = float(measured[0, ti])
+    stroke_after = np.full(len(sketch), float(probs0[ti]))
+    for row, k in enumerate(moved, start=1):
+        stroke_after[k] = measured[row, ti]
+    if after < probs0[ti]:
+        # The smoothed steps found nothing better than the sketch as it is: no moves to offer.
+        flat = np.zeros_like(flat)
+        after, moved = float(probs0[ti]), []
+        stroke_after[:] = probs0[ti]
+        notes.append("no move within the budget raises the target")
+    report(progress, 0.9)
+
+    # (c) where ink would help.
+    check(cancelled)
+    ink_help, peak, scale, offset = _ink_help(scorer, ti)
+
+    hints = []
+    norms = np.linalg.norm(flat, axis=1)
+    for k in range(len(sketch)):
+        n = norms[bounds[k]:bounds[k + 1]]
+        if k in moved:
+            hints.append(Hint(k, "move", {
+                "max_displacement": float(n.max() / side), "mean_displacement": float(n.mean() / side),
+                "after": float(stroke_after[k]), "gain": float(stroke_after[k] - probs0[ti]),
+                "displacement": np.round(flat[bounds[k]:bounds[k + 1]], 4).tolist()}))
+    sla = np.asarray(attribution.strokes, dtype=np.float64)
+    tolerance = AGAINST_TOLERANCE * (np.abs(sla).max() if len(sla) else 0.0)
+    for k in np.argsort(sla, kind="stable"):
+        if sla[k] < -tolerance:
+            hints.append(Hint(int(k), "against", {
+                "sla": float(sla[k]),
+                "segments": [float(v) for v in attribution.segments[k]]}))
+    report(progress, 1.0)
+    return AssistResult(
+        sketch=sketch, labels=labels, target_index=ti, predicted_index=predicted,
+        before=float(probs0[ti]), after=after, budget=budget, side=side, displacement=flat,
+        hints=hints, sla=sla, segments=[np.asarray(s) for s in attribution.segments],
+        ink_help=ink_help, ink_help_peak=peak, raster_scale=scale, raster_offset=offset,
+        stroke_after=stroke_after, iterations=iterations,
+        elapsed_ms=(time.perf_counter() - started) * 1000.0, notes=notes)
+
+
+def _dot_kernel(spec) -> torch.Tensor:
+    """The ink of one dot in the model's raster: the renderer's own profile, centred, (1, 1, k, k)."""
+    from ..render.raster import ink_profile, ink_radius
+
+    r = int(math.ceil(ink_radius(spec.sigma, spec.width)))
+    offsets = torch.arange(-r, r + 1, dtype=torch.float64)
+    dist2 = offsets.view(-1, 1) ** 2 + offsets.view(1, -1) ** 2
+    return ink_profile(dist2, spec.sigma, spec.width).view(1, 1, 2 * r + 1, 2 * r + 1)
+
+
+def _ink_help(scorer: PointScorer, target_index: int):
+    """Where a dot of new ink would raise log p(target) most, on blank pixels, normalised to [0, 1].
+
+    The pixel gradient alone is speckled (one pixel is not something an artist can draw). A dot of
+    ink at q adds k(p - q) (1 - ink(p)) to every pixel p under soft-OR compositing, so its first-
+    order effect is the gradient times (1 - ink), correlated with the renderer's dot profile k.
+    """
+    spec = scorer.spec
+    with torch.no_grad():
+        ink = scorer.ink(scorer.zeros())
+        s, t = scorer.placement(scorer.base)
+    ink = ink.detach().requires_grad_(True)
+    with torch.enable_grad():
+        out = scorer.model(to_model_input(ink, spec))
+        value = torch.log_softmax(out[0].double(), dim=0)[target_index]
+        (grad,) = torch.autograd.grad(value, ink, allow_unused=True)
+    if grad is None:
+        grad = torch.zeros_like(ink)
+    kernel = _dot_kernel(spec).to(device=grad.device)
+    weighted = (grad.double() * (1.0 - ink.detach().double())).unsqueeze(1)
+    dot_effect = torch.nn.functional.conv2d(weighted, kernel, padding=kernel.shape[-1] // 2)[:, 0]
+    blank = ink.detach() < BLANK_INK
+    helpful = (dot_effect.clamp(min=0) * blank)[0].cpu().numpy()
+    peak = float(helpful.max()) if helpful.size else 0.0
+    normalised = helpful / peak if peak > 0 else helpful
+    return normalised, peak, float(s), t.detach().cpu().numpy().astype(np.float64)
