@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # machine PyPI serves the CUDA build of the same release; override TORCH to choose another.
 TORCH ?= torch==2.13.0
 
-.PHONY: run test bench eval clean package
+.PHONY: run test bench eval clean package fuzz
 $(VENV)/.base:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -29,6 +29,20 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
+
+# The installable app: dist/SketchStudio/ (PyInstaller, one folder), checked by its own --self-test.
+# CPU-only unless SKETCHSTUDIO_VARIANT=cuda with a CUDA torch (see packaging/sketchstudio.spec).
+$(VENV)/.installed-package: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[package]"
+	touch $@
+
+package: $(VENV)/.installed-package
+	PYTHON=$(PY) packaging/build.sh
+
+# Every importer (ndjson, npz, svg, native json, model cards) with 10,000 generated inputs each.
+fuzz: $(VENV)/.installed-dev
+	SKETCHSTUDIO_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10000} QT_QPA_PLATFORM=offscreen $(PY) -m pytest \
+		tests/test_reliability_fuzz.py -q -p no:cacheprovider --hypothesis-show-statistics
 
 bench: $(VENV)/.installed-dev
 	$(VENV)/bin/sketchstudio bench

@@ -24,6 +24,8 @@ import torch
 from torch import nn
 
 LABELS = ("apple", "book")
+SLOW_STEPS = 20                 # SlowForward: matrix products per call
+HUGE_ELEMENTS = 1 << 60         # HugeAllocation: float32 elements asked for (4 EiB)
 INPUT = {"size": 28, "channels": 1, "ink": "light-on-dark", "sigma": 0.5, "fit": "center",
          "margin": 0.08, "canvas": 256, "mean": [0.0], "std": [1.0]}
 
@@ -77,6 +79,35 @@ class NoisyOutput(TinyClassifier):
         return self.head(nn.functional.dropout(self.features(x), 0.5, True))
 
 
+class SlowForward(TinyClassifier):
+    """Right answers, slowly: a fixed chain of 512x512 matrix products on every call (5 GFLOP,
+    whatever the batch; 0.1-0.3 s on a laptop CPU), so long explanations must be cancelled, not
+    waited for. The chain feeds the output (by 1e-30 of a logit), so no optimiser can drop it."""
+
+    def __init__(self, channels: int = 1, classes: int = 2, seed: int = 0) -> None:
+        super().__init__(channels, classes, seed)
+        self.steps = SLOW_STEPS
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = torch.ones(512, 512) * (1.0 + x.mean()) / 512.0
+        for _ in range(self.steps):
+            m = torch.tanh(m @ m) * 0.5 + 0.5 / 512.0
+        return self.head(self.features(x)) + m.mean() * 1e-30
+
+
+class HugeAllocation(TinyClassifier):
+    """Asks for 4 EiB in its forward pass. The allocator refuses at once (no machine has that much
+    address space), so the test exercises the out-of-memory path without exhausting the host."""
+
+    def __init__(self, channels: int = 1, classes: int = 2, seed: int = 0) -> None:
+        super().__init__(channels, classes, seed)
+        self.elements = HUGE_ELEMENTS
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        waste = torch.empty([self.elements], device=x.device)
+        return self.head(self.features(x)) + waste[:1].sum() * 0.0
+
+
 class TinyGenerator(TinyClassifier):
     """For task = "generate": an image out, (B, 1, H, W) in (0, 1), for every image in."""
 
@@ -87,6 +118,7 @@ class TinyGenerator(TinyClassifier):
 BEHAVIOURS: dict[str, type[TinyClassifier]] = {
     "ok": TinyClassifier, "raises": Raises, "nan": NaNOutput, "argmax": ArgmaxOutput,
     "constant": ConstantOutput, "noisy": NoisyOutput, "generator": TinyGenerator,
+    "slow": SlowForward, "huge_memory": HugeAllocation,
 }
 
 

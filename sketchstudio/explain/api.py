@@ -96,7 +96,15 @@ def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int |
     else:
         raise UserError(f"a {task!r} model needs an objective (see sketchstudio.tasks)")
 
-    raw = run_method(problem, method, steps, quadrature, progress, cancelled)
+    try:
+        raw = run_method(problem, method, steps, quadrature, progress, cancelled)
+    except RuntimeError as exc:
+        if "does not require grad" not in str(exc):
+            raise
+        # autograd's own words mean nothing to the person who brought the model
+        raise UserError("the model's output does not depend differentiably on its input (argmax, "
+                        "rounding, detach or no_grad inside the model?), so it cannot be "
+                        "attributed to strokes") from None
 
     if task == "classify" and target_index is None and problem.full_output is not None:
         _check_logits(problem.full_output, labels)

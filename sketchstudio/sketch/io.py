@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from os import PathLike
 from pathlib import Path
 from types import ModuleType
@@ -88,18 +89,43 @@ def load_document(path: PathArg, index: int = 0) -> Document:
 
 
 def _write(path: PathArg, write: Callable[[BinaryIO], None]) -> None:
+    """Atomic: a temporary file in the same folder, flushed to disk (fsync), then renamed over
+    `path`. Whatever fails (disk full, permission denied, a read-only folder, a bad value), the
+    previous file is left exactly as it was and the error is one line naming the path and why."""
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(temporary, "wb") as file:
             write(file)
+            file.flush()
+            os.fsync(file.fileno())
         os.replace(temporary, path)
+        _fsync_folder(path.parent)
     except (BadValue, SketchError) as exc:
         raise SketchFileError(path, f"cannot save: {exc}") from None
     except OSError as exc:
         raise SketchFileError(path, f"cannot write: {exc.strerror or exc}") from None
     finally:
-        temporary.unlink(missing_ok=True)
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:
+            pass   # e.g. a read-only folder, where the temporary file was never created
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); best effort where folders cannot be opened."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def save_sketches(path: PathArg, sketches: Iterable[Sketch]) -> None:

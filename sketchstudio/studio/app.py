@@ -1,4 +1,5 @@
-"""`sketchstudio [--device D] [--open FILE [--index N]] [--model ID|CARD] [--screenshot OUT.png]`"""
+"""`sketchstudio [--device D] [--open FILE [--index N]] [--model ID|CARD] [--screenshot OUT.png]
+[--self-test]`"""
 from __future__ import annotations
 
 import argparse
@@ -37,6 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "live sla-grad)")
     parser.add_argument("--screenshot", metavar="OUT.png", help="wait for the first explanation, "
                         "save a picture of the whole window and exit")
+    recovery = parser.add_mutually_exclusive_group()
+    recovery.add_argument("--restore", dest="restore", action="store_const", const=True,
+                          default=None, help="restore the drawing autosaved by a session that "
+                          "ended unexpectedly, without asking")
+    recovery.add_argument("--no-restore", dest="restore", action="store_const", const=False,
+                          help="discard such an autosaved drawing, without asking")
+    parser.add_argument("--self-test", action="store_true", help="offscreen: explain a demo "
+                        "sketch with the default model, save a screenshot to a temporary folder, "
+                        "print one line and exit (0: passed)")
     return parser
 
 
@@ -159,6 +169,14 @@ def _install_excepthook(window) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+    if args.self_test:
+        from .. import selftest
+
+        return selftest.run(args, _run)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.index is not None and args.index < 0:
         print("sketchstudio: error: --index must be 0 or more", file=sys.stderr)
         return 2
@@ -182,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     app.aboutToQuit.connect(window.shutdown)
     window.show()
     started = window.start(model=args.model, open_path=args.open, index=args.index)
+    from .autosave import offer_recovery
+
+    # Never a dialog for --screenshot or offscreen runs: scripted launches must not block.
+    offer_recovery(window, getattr(args, "restore", None), headless=bool(args.screenshot)
+                   or app.platformName() in ("offscreen", "minimal"))
     if started and args.method:
         window.explain_now(args.method)
     try:

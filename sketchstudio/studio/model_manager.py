@@ -44,6 +44,75 @@ def device_choices() -> list[tuple[str, str]]:
     return choices
 
 
+TRUSTED_KEY = "models/trusted_sha256"
+
+
+def _model_file_of(path: Path) -> Path | None:
+    """The model file a chosen path stands for (a card names its file), or None if unreadable."""
+    try:
+        return load_card(path).file if path.suffix == ".toml" or path.is_dir() else path
+    except UserError:
+        return None
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ask_trust(parent, path: Path) -> bool:
+    """The question itself (tests replace this)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    answer = QMessageBox.question(
+        parent, "Import a model from outside the store",
+        f"{path}\n\nA model is a program: TorchScript and torch.export files are never unpickled, "
+        "but they run their own computations on your machine. Only import models from sources "
+        "you trust. Import this one?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def confirm_outside_model(parent, path: Path) -> bool:
+    """Ask once per model file (by content) before a model from outside the store is imported.
+
+    Models already in the store, and files that cannot be read (set_file reports those), are not
+    asked about. Models named on the command line never come here: naming one is the confirmation.
+    """
+    from PySide6.QtCore import QSettings
+
+    from .settings import APPLICATION, ORGANISATION
+
+    model_file = _model_file_of(path)
+    if model_file is None or not model_file.is_file():
+        return True
+    store = ModelStore()
+    resolved = model_file.resolve()
+    if any(resolved.is_relative_to(root.resolve()) for root in (store.models_dir, store.builtin_dir)
+           if root.exists()):
+        return True
+    try:
+        digest = _sha256(model_file)
+    except OSError:
+        return True
+    settings = QSettings(ORGANISATION, APPLICATION)
+    trusted = settings.value(TRUSTED_KEY, []) or []
+    trusted = [trusted] if isinstance(trusted, str) else list(trusted)
+    if digest in trusted:
+        return True
+    if not ask_trust(parent, model_file):
+        return False
+    settings.setValue(TRUSTED_KEY, (trusted + [digest])[-200:])
+    settings.sync()
+    return True
+
+
 def preview_pixmap(sketch: Sketch, spec: RenderSpec, side: int = PREVIEW) -> QPixmap:
     """What the model sees: the sketch rendered by `spec` (polarity included), scaled up crisply."""
     ink = render_ink(sketch, spec).cpu().numpy()
@@ -261,7 +330,7 @@ class AddModelDialog(QDialog):
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a model or a model card", "",
                                               MODEL_FILTER)
-        if path:
+        if path and confirm_outside_model(self, Path(path)):
             self.set_file(path)
 
     def set_file(self, path: str | Path) -> None:

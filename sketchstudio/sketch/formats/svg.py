@@ -79,6 +79,8 @@ def _parse_xml(path: Path, data: bytes) -> ElementTree.Element:
         reason = re.sub(r": line \d+, column \d+$", "", str(exc))
         raise SketchFileError(path, f"not well-formed XML: {reason} (column {exc.position[1]})",
                               exc.position[0]) from None
+    except LookupError as exc:     # expat asks Python for the codec the declaration names
+        raise SketchFileError(path, f"not readable XML: {exc}") from None
     except DefusedXmlException as exc:
         raise SketchFileError(path, "refused: the file declares XML entities or external "
                               f"references (a known attack on XML readers): {type(exc).__name__}",

@@ -1,0 +1,253 @@
+"""Stress: a 1,000-stroke sketch, then 100 edits per second for 10 seconds while live attribution runs.
+
+The studio (offscreen, autosave on) opens a sheet of 1,000 real strokes; a precise 10 ms timer then
+applies edits at 100 per second — add a stroke, move one, erase one, undo — catching up if the loop
+falls behind, so the rate is the rate. Every edit starts a live `sla-grad` explanation in the worker
+(cancelling the one before) and a journal write (throttled). Measured:
+
+  - event-loop stall: how late a 5 ms heartbeat fires (target: max < 100 ms);
+  - memory: resident set size before, at its peak and after (target: growth < 300 MB);
+  - the final heat colours equal a fresh `explain()` of the final document;
+  - the autosave journal holds the final document.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_stress.py [--seconds 10 --rate 100]
+
+Exit status 0 when every target holds, 1 otherwise. Uses the built-in default model when it is
+installed, else the stand-in of bench_studio_stall.py.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+HEARTBEAT_MS = 5
+STALL_TARGET_MS = 100.0
+RSS_TARGET_MB = 300.0
+
+
+def rss_mb() -> float:
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def sheet(n: int):
+    """n real strokes (Quick, Draw!, laid out on a grid) or scribbles when the data is absent."""
+    from bench_studio_stall import real_strokes
+
+    from sketchstudio.sketch import Sketch
+
+    return Sketch(real_strokes(n))
+
+
+class Editor:
+    """Edits at a fixed rate: add, move, erase, undo, in turn (catching up when late)."""
+
+    def __init__(self, window, rate: float, seconds: float, seed: int = 0) -> None:
+        self.window, self.rate, self.seconds = window, rate, seconds
+        self.rng = np.random.default_rng(seed)
+        self.done = 0
+        self.clock = QElapsedTimer()
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(max(1, int(1000 / rate)))
+        self.timer.timeout.connect(self.tick)
+        self.finished = False
+
+    def start(self) -> None:
+        self.clock.start()
+        self.timer.start()
+
+    def tick(self) -> None:
+        due = min(int(self.clock.elapsed() / 1000 * self.rate), int(self.rate * self.seconds))
+        while self.done < due:
+            self.edit(self.done)
+            self.done += 1
+        if self.done >= int(self.rate * self.seconds):
+            self.timer.stop()
+            self.finished = True
+
+    def edit(self, k: int) -> None:
+        from sketchstudio.sketch import Stroke
+
+        document = self.window.document
+        sketch = document.sketch
+        kind = k % 4
+        if kind == 0 or len(sketch) < 2:
+            start = self.rng.uniform(0, 1000, 2)
+            walk = np.cumsum(self.rng.normal(0, 6, (12, 2)), axis=0) + start
+            document.apply(sketch.add_stroke(Stroke(walk)), "Draw")
+        elif kind == 1:
+            i = int(self.rng.integers(len(sketch)))
+            moved = sketch.strokes[i].with_points(sketch.strokes[i].points + self.rng.normal(0, 4, 2))
+            strokes = list(sketch.strokes)
+            strokes[i] = moved
+            document.apply(sketch.with_strokes(strokes), "Move", (i,))
+        elif kind == 2:
+            document.apply(sketch.remove_strokes([int(self.rng.integers(len(sketch)))]), "Erase")
+        else:
+            document.undo_stack.undo()
+
+
+def final_colours_match(window, model_source: str, device: str) -> tuple[bool, str]:
+    from sketchstudio.explain import explain
+    from sketchstudio.explain.colormap import heat_rgb
+    from sketchstudio.models import load_model
+
+    sketch, shown = window.last_result
+    if sketch is not window.document.sketch:
+        return False, "the last explanation is not of the final document"
+    reference = explain(sketch, load_model(model_source, device=device), method="sla-grad")
+    scale = window.heat.scale
+    want = heat_rgb(np.asarray(reference.strokes, dtype=float), scale).astype(int)
+    got = np.array([(c.red(), c.green(), c.blue()) for c in window.canvas.stroke_colours()])
+    if got.shape != want.shape:
+        return False, f"{len(got)} coloured strokes for {len(want)} strokes"
+    worst = int(np.abs(got - want).max()) if len(got) else 0
+    values = float(np.abs(np.asarray(shown.strokes) - reference.strokes).max())
+    return worst <= 1, f"max colour difference {worst}/255, max value difference {values:.2g}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--strokes", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=100.0, help="edits per second")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--model", default=None, help="store id or card (default: see above)")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+
+    data = tempfile.TemporaryDirectory(prefix="bench-stress-")
+    os.environ["SKETCHSTUDIO_DATA_DIR"] = data.name
+    os.environ["XDG_CONFIG_HOME"] = str(Path(data.name) / "config")
+    app = QApplication.instance() or QApplication([])
+    from PySide6.QtCore import QSettings
+
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
+                      str(Path(data.name) / "config"))
+    from bench_studio_stall import stand_in_model
+
+    from sketchstudio.explain import explain
+    from sketchstudio.models import builtin_models_dir, load_model
+    from sketchstudio.sketch.io import load_document
+    from sketchstudio.studio.main_window import MainWindow
+
+    source = args.model
+    if source is None:
+        default = builtin_models_dir() / "default" / "card.toml"
+        source = str(default) if default.is_file() else stand_in_model(Path(data.name))
+
+    big = sheet(args.strokes)
+    model = load_model(source, device=args.device)
+    for method in ("sla-grad", "sla", "occlusion"):
+        started = time.perf_counter()
+        result = explain(big, model, method=method)
+        print(f"{len(big)}-stroke sketch, {method}: {(time.perf_counter() - started) * 1000:.0f} ms, "
+              f"{len(result.strokes)} values, finite: {bool(np.isfinite(result.strokes).all())}")
+    del model
+
+    window = MainWindow(device=args.device, persist=True)   # persist: autosave on, as for users
+    window.resize(1280, 800)
+    window.show()
+    shown = []
+    window.explanationShown.connect(lambda: shown.append(time.perf_counter()))
+    errors = []
+    window.errorShown.connect(errors.append)
+    window.start(model=source)
+    with_model = time.monotonic() + 120
+    while window.model_info is None and time.monotonic() < with_model:
+        app.processEvents()
+        time.sleep(0.005)
+    window.document.apply(big, "Import")
+    window.canvas.reset_page(big)
+    settle = time.monotonic() + 60
+    while (window.last_result is None or window.last_result[0] is not big) \
+            and time.monotonic() < settle:
+        app.processEvents()
+        time.sleep(0.005)
+
+    rss_before = rss_mb()
+    rss_peak = [rss_before]
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    last = [0.0]
+
+    def beat() -> None:
+        now = clock.nsecsElapsed() / 1e6
+        gaps.append(now - last[0])
+        last[0] = now
+        if len(gaps) % 20 == 0:
+            rss_peak[0] = max(rss_peak[0], rss_mb())
+
+    heartbeat = QTimer()
+    heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
+    heartbeat.setInterval(HEARTBEAT_MS)
+    heartbeat.timeout.connect(beat)
+    editor = Editor(window, args.rate, args.seconds)
+    shown.clear()
+    clock.start()
+    heartbeat.start()
+    editor.start()
+    started = time.perf_counter()
+    while not editor.finished:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    edit_seconds = time.perf_counter() - started
+    explained_during = len(shown)
+    # let the last explanation and journal write land
+    settle = time.monotonic() + 60
+    while (window.last_result is None or window.last_result[0] is not window.document.sketch) \
+            and time.monotonic() < settle:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    heartbeat.stop()
+    window.autosave.flush()
+    window.autosave.wait_idle()
+    journal_ok = len(load_document(window.autosave.path).sketch) == len(window.document.sketch)
+    rss_after = rss_mb()
+    ok_colours, colour_note = final_colours_match(window, source, args.device)
+
+    stalls = [max(g - HEARTBEAT_MS, 0.0) for g in gaps[1:]]
+    growth = max(rss_peak[0], rss_after) - rss_before
+    print(f"model: {window.model_info.name} on {window.model_info.device}")
+    print(f"edits: {editor.done} in {edit_seconds:.1f} s ({editor.done / edit_seconds:.0f}/s) on a "
+          f"{args.strokes}-stroke sketch; final strokes {len(window.document.sketch)}; "
+          f"explanations shown during the edits: {explained_during}")
+    print(f"event-loop stall over {len(stalls)} heartbeats of {HEARTBEAT_MS} ms: median "
+          f"{statistics.median(stalls):.1f} ms, p99 {np.percentile(stalls, 99):.1f} ms, max "
+          f"{max(stalls):.1f} ms (target < {STALL_TARGET_MS:.0f} ms)")
+    print(f"RSS: {rss_before:.0f} MB before, peak {rss_peak[0]:.0f} MB, {rss_after:.0f} MB after "
+          f"(growth {growth:.0f} MB, target < {RSS_TARGET_MB:.0f} MB)")
+    print(f"final heat colours match explain() of the final document: {ok_colours} ({colour_note})")
+    print(f"autosave journal holds the final document: {journal_ok}; errors shown: {len(errors)}")
+    window.shutdown()
+    window.deleteLater()
+    app.processEvents()
+    data.cleanup()
+    passed = (max(stalls) < STALL_TARGET_MS and growth < RSS_TARGET_MB and ok_colours
+              and journal_ok and not errors)
+    print("PASS" if passed else "FAIL")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
