@@ -1,0 +1,299 @@
+"""Retrieve panel: the gallery items most like the drawing, and which strokes made each match.
+
+Opening a gallery embeds it once in the worker, with progress and Cancel (the engine caches the
+embeddings on disk, so a gallery opened before comes back at once). After every edit the drawing
+is embedded and searched (a quick worker run), and the top results appear as thumbnails. Picking
+one makes the window explain the cosine similarity to it, stroke by stroke; Refine drops the
+strokes that argue against the match, as one undoable edit, and says how its rank moved.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QMenu, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+
+from ..explain import Attribution
+from ..sketch import Sketch
+from ..tasks.retrieve import Gallery, Match, objective_for, open_gallery, refine_match, retrieve
+from .overlay import rgba_image
+from .panels import Studio, TaskPanel, _heading, _rule, register_panel
+from .worker import ModelInfo
+
+THUMB = 72
+
+
+@dataclass(frozen=True)
+class Found:
+    """A search's results with their thumbnails ((THUMB, THUMB, 4) uint8 each, None if unreadable)."""
+
+    matches: list[Match]
+    thumbnails: list[np.ndarray | None]
+
+
+def thumbnail(gallery: Gallery, row: int) -> np.ndarray | None:
+    """A small dark-on-white picture of a gallery item (runs in the worker: no Qt)."""
+    try:
+        if gallery.kind == "sketch":
+            from ..render import RenderSpec, render_ink
+
+            spec = RenderSpec(size=THUMB, sigma=0.9, width=0.6, fit="center", margin=0.08)
+            ink = render_ink(gallery.load_sketch(row), spec).numpy()
+            grey = np.round(255 * (1.0 - 0.85 * ink)).astype(np.uint8)
+            rgb = np.dstack([grey] * 3)
+        else:
+            from PIL import Image
+
+            with Image.open(gallery.items[row].source) as im:
+                im = im.convert("RGB")
+                im.thumbnail((THUMB, THUMB))
+                rgb = np.asarray(im, dtype=np.uint8)
+    except Exception:       # an item that went away or broke since it was embedded
+        return None
+    return np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+
+
+def search_with_thumbnails(sketch: Sketch, model, gallery: Gallery, top: int) -> Found:
+    matches = retrieve(sketch, model, gallery, top=top) if len(sketch) else []
+    return Found(matches, [thumbnail(gallery, m.row) for m in matches])
+
+
+@register_panel
+class RetrievePanel(TaskPanel):
+    title = "Retrieve"
+    tasks = ("embed",)
+
+    def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
+        super().__init__(studio, parent)
+        self.gallery: Gallery | None = None
+        self.found: Found | None = None
+        self.found_sketch: Sketch | None = None
+        self.picked_row: int | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 10, 14, 10)
+        layout.setSpacing(6)
+        layout.addWidget(_heading("Gallery"))
+        row = QHBoxLayout()
+        self.open_button = QToolButton()
+        self.open_button.setText("Open gallery…")
+        self.open_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.open_button)
+        menu.addAction("Folder of sketches or images…", self.choose_folder)
+        menu.addAction("File of many drawings (.ndjson, .npz)…", self.choose_file)
+        self.open_button.setMenu(menu)
+        row.addWidget(self.open_button)
+        row.addStretch(1)
+        row.addWidget(QLabel("Top"))
+        self.top_spin = QSpinBox()
+        self.top_spin.setRange(1, 100)
+        self.top_spin.setValue(12)
+        self.top_spin.valueChanged.connect(lambda _v: self._schedule_search())
+        row.addWidget(self.top_spin)
+        layout.addLayout(row)
+        self.gallery_label = QLabel("No gallery open.")
+        self.gallery_label.setObjectName("muted")
+        self.gallery_label.setWordWrap(True)
+        layout.addWidget(self.gallery_label)
+        layout.addWidget(_rule())
+        layout.addWidget(_heading("Most similar"))
+        self.results = QListWidget()
+        self.results.setViewMode(QListWidget.ViewMode.IconMode)
+        self.results.setIconSize(QSize(THUMB, THUMB))
+        self.results.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.results.setMovement(QListWidget.Movement.Static)
+        self.results.setSpacing(4)
+        self.results.setMinimumHeight(3 * (THUMB + 34))
+        self.results.setToolTip("Pick a result to see which strokes made the match")
+        self.results.itemSelectionChanged.connect(self._picked)
+        layout.addWidget(self.results, 1)
+        self.match_label = QLabel("Pick a result to colour the strokes by how much they made it.")
+        self.match_label.setObjectName("muted")
+        self.match_label.setWordWrap(True)
+        layout.addWidget(self.match_label)
+        row = QHBoxLayout()
+        self.refine_button = QPushButton("Refine for this match")
+        self.refine_button.setToolTip("Remove the strokes that argue against the picked result "
+                                      "(undo with Ctrl+Z)")
+        self.refine_button.clicked.connect(self.refine)
+        row.addWidget(self.refine_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.refine_label = QLabel()
+        self.refine_label.setObjectName("muted")
+        self.refine_label.setWordWrap(True)
+        layout.addWidget(self.refine_label)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(60)
+        self._timer.timeout.connect(self.search)
+        self.on_model(None)
+
+    def _active(self) -> bool:
+        info = self.studio.model_info
+        return info is not None and info.task == "embed"
+
+    # --- the gallery -----------------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a gallery folder")
+        if path:
+            self.open(path)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a gallery file", "",
+                                              "Drawings (*.ndjson *.npz);;All files (*)")
+        if path:
+            self.open(path)
+
+    def open(self, path: str | Path) -> None:
+        if not self._active():
+            self.gallery_label.setText("Load an embedding model first (e.g. default-embed).")
+            return
+        path = Path(path)
+        self.gallery_label.setText(f"Embedding {path.name}…")
+        self.studio.run_task(
+            f"Embedding gallery {path.name}",
+            lambda model, progress, cancelled: open_gallery(path, model, progress=progress,
+                                                            cancelled=cancelled),
+            self._opened, on_failed=self._open_failed,
+            on_cancelled=lambda: self.gallery_label.setText(
+                "Cancelled." if self.gallery is None else self._describe(self.gallery)))
+
+    def _opened(self, gallery: Gallery) -> None:
+        self.gallery = gallery
+        self._clear_results()
+        self.gallery_label.setText(self._describe(gallery))
+        if gallery.skipped:
+            self.gallery_label.setToolTip("Skipped:\n" + "\n".join(
+                f"{s.source}{'' if s.index is None else f' #{s.index}'}: {s.reason}"
+                for s in gallery.skipped[:30]))
+        else:
+            self.gallery_label.setToolTip(str(gallery.path))
+        self.search()
+
+    @staticmethod
+    def _describe(gallery: Gallery) -> str:
+        noun = {"sketch": "drawings", "image": "images"}.get(gallery.kind, "items")
+        text = f"{gallery.path.name}: {len(gallery)} {noun}"
+        text += " (from the cache)" if gallery.cache_hit else f", embedded in {gallery.elapsed_ms / 1000:.1f} s"
+        if gallery.skipped_count:
+            text += f" · {gallery.skipped_count} unreadable item(s) skipped (hover for the list)"
+        return text
+
+    def _open_failed(self, message: str) -> None:
+        self.gallery_label.setText(message if self.gallery is None
+                                   else f"{message}\nStill open: {self._describe(self.gallery)}")
+
+    # --- searching -------------------------------------------------------------------------------
+    def _schedule_search(self) -> None:
+        if self.gallery is not None and self._active():
+            self._timer.start()
+
+    def search(self) -> None:
+        if self.gallery is None or not self._active():
+            return
+        if self.studio.task_running:
+            self._timer.start()       # the gallery (or a refinement) is still working
+            return
+        sketch, gallery, top = self.studio.document.sketch, self.gallery, self.top_spin.value()
+        self.studio.run_task("Search", lambda model, progress, cancelled:
+                             search_with_thumbnails(sketch, model, gallery, top),
+                             lambda found: self._found(sketch, gallery, found), quiet=True)
+
+    def _found(self, sketch: Sketch, gallery: Gallery, found: Found) -> None:
+        if sketch is not self.studio.document.sketch or gallery is not self.gallery:
+            return
+        self.found, self.found_sketch = found, sketch
+        picked = self.picked_row
+        self.results.blockSignals(True)
+        try:
+            self.results.clear()
+            for match, thumb in zip(found.matches, found.thumbnails):
+                item = QListWidgetItem(f"{match.word or Path(match.source).stem}\n{match.similarity:.3f}")
+                if thumb is not None:
+                    item.setIcon(QIcon(QPixmap.fromImage(rgba_image(thumb))))
+                item.setToolTip(f"#{match.rank} · similarity {match.similarity:.4f}\n"
+                                f"{match.source}" + (f" #{match.index}" if match.index else ""))
+                item.setData(Qt.ItemDataRole.UserRole, match.row)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
+                self.results.addItem(item)
+                if match.row == picked:
+                    item.setSelected(True)
+        finally:
+            self.results.blockSignals(False)
+        if not found.matches:
+            self.match_label.setText("Draw something to search the gallery.")
+
+    def _clear_results(self) -> None:
+        self.found = self.found_sketch = None
+        self.results.clear()
+        self.pick(None)
+
+    # --- picking and refining --------------------------------------------------------------------
+    def _picked(self) -> None:
+        items = self.results.selectedItems()
+        self.pick(items[0].data(Qt.ItemDataRole.UserRole) if items else None)
+
+    def pick(self, row: int | None) -> None:
+        """Explain the similarity to gallery row `row` (None: stop explaining)."""
+        self.picked_row = row
+        self.refine_button.setEnabled(row is not None)
+        self.refine_label.setText("")
+        if row is None or self.gallery is None:
+            self.match_label.setText("Pick a result to colour the strokes by how much they made it.")
+            self.studio.set_objective(None)
+            return
+        item = self.gallery.items[row]
+        self.match_label.setText(f"Explaining the similarity to {item.word or Path(item.source).name}…")
+        self.studio.set_objective(objective_for(self.gallery, row))
+
+    def refine(self) -> None:
+        if self.picked_row is None or self.gallery is None or not len(self.studio.document.sketch):
+            return
+        sketch, gallery, row = self.studio.document.sketch, self.gallery, self.picked_row
+        top = self.top_spin.value()
+        self.studio.run_task("Refine", lambda model, progress, cancelled: refine_match(
+            sketch, model, gallery, row, top=top, progress=progress, cancelled=cancelled),
+            lambda refinement: self._refined(sketch, refinement))
+
+    def _refined(self, sketch: Sketch, refinement) -> None:
+        if sketch is not self.studio.document.sketch:
+            self.refine_label.setText("The drawing changed while refining: try again.")
+            return
+        dropped = refinement.refined.dropped
+        moved = (f"rank {refinement.rank_before} → {refinement.rank_after}, similarity "
+                 f"{refinement.similarity_before:.3f} → {refinement.similarity_after:.3f}")
+        if not dropped:
+            self.refine_label.setText("No stroke argues against this match: nothing to remove. "
+                                      + (refinement.refined.note or ""))
+            return
+        self.studio.apply_edit(refinement.refined.sketch,
+                               f"Refine for match ({len(dropped)} stroke(s) removed)")
+        self.refine_label.setText(f"Removed {len(dropped)} stroke(s): {moved}. Undo with Ctrl+Z.")
+
+    # --- told by the window ----------------------------------------------------------------------
+    def on_model(self, info: ModelInfo | None) -> None:
+        # Embeddings belong to the model that made them: a new model needs the gallery again.
+        self.gallery = None
+        self._clear_results()
+        active = info is not None and info.task == "embed"
+        for widget in (self.open_button, self.top_spin, self.results):
+            widget.setEnabled(active)
+        self.refine_button.setEnabled(False)
+        self.gallery_label.setText("No gallery open." if active else
+                                   "Works with embedding models (task \"embed\"): choose one in "
+                                   "the model list, e.g. default-embed.")
+
+    def on_document(self, sketch: Sketch) -> None:
+        self._schedule_search()
+
+    def on_explanation(self, sketch: Sketch, result: Attribution) -> None:
+        if self.picked_row is None or self.gallery is None or result.objective != "cosine":
+            return
+        item = self.gallery.items[self.picked_row]
+        self.match_label.setText(
+            f"Similarity to {item.word or Path(item.source).name}: {result.score_full:.3f}. Red "
+            f"strokes made the match, blue strokes argue against it.")

@@ -1,0 +1,81 @@
+"""The Generate panel: output after every edit, region explanations as stroke colours, the ghost."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import model_zoo
+from qt_helpers import EXPLAIN_WAIT_MS, MODEL_WAIT_MS, house, isolated_studio, make_window  # noqa: F401
+from sketchstudio.models import load_model
+from sketchstudio.tasks.generate import Region, explain_region, generate
+
+
+@pytest.fixture(scope="module")
+def generator_card(tmp_path_factory):
+    return model_zoo.make_model(tmp_path_factory.mktemp("gen"), task="generate", labels=None,
+                                behaviour="generator", name="Tiny generator")
+
+
+def generate_panel(window):
+    from sketchstudio.studio.generate_panel import GeneratePanel
+
+    return next(p for p in window.panels if isinstance(p, GeneratePanel))
+
+
+def open_generator(make_window, card, qtbot):
+    window = make_window(None)
+    with qtbot.waitSignal(window.modelReady, timeout=MODEL_WAIT_MS):
+        window.start(model=str(card))
+    panel = generate_panel(window)
+    assert window.panel_tabs.currentIndex() == window.panels.index(panel)
+    return window, panel
+
+
+def test_the_output_follows_the_drawing(make_window, generator_card, qtbot):
+    window, panel = open_generator(make_window, generator_card, qtbot)
+    window.document.apply(house(), "Import")
+    qtbot.waitUntil(lambda: panel.output_sketch is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
+    reference = generate(house(), load_model(str(generator_card), device="cpu"))
+    np.testing.assert_allclose(panel.output.image, reference.image, atol=1e-6)
+    assert panel.view.image is not None and panel.view.image.width() == reference.width
+    # No region yet: nothing is explained, strokes stay plain ink.
+    assert window.last_result is None
+
+
+def test_a_dragged_region_colours_the_strokes_by_what_they_made(make_window, generator_card, qtbot):
+    window, panel = open_generator(make_window, generator_card, qtbot)
+    window.document.apply(house(), "Import")
+    qtbot.waitUntil(lambda: panel.output_sketch is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
+    w, h = panel.output.width, panel.output.height
+    with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
+        panel._region_dragged(2.3, 4.0, w / 2, h / 2)
+    assert panel.region == Region(2, 4, w // 2, h // 2)
+    sketch, shown = window.last_result
+    assert sketch is window.document.sketch and shown.objective == "region-mean"
+    reference = explain_region(house(), load_model(str(generator_card), device="cpu"),
+                               region=panel.region, method="sla-grad")
+    np.testing.assert_allclose(shown.strokes, reference.strokes, rtol=1e-5, atol=1e-7)
+    assert "Region x 2" in panel.region_label.text()
+    # Outside the image: said, and the region in force stays.
+    panel._region_dragged(w + 5, h + 5, w + 9, h + 9)
+    assert "outside" in panel.region_label.text() and panel.region == Region(2, 4, w // 2, h // 2)
+    # No region: the colours go back to plain ink.
+    panel.set_region(None)
+    assert window.last_result is None and window.objective is None
+
+
+def test_the_ghost_lies_over_the_input_square(make_window, generator_card, qtbot):
+    window, panel = open_generator(make_window, generator_card, qtbot)
+    window.document.apply(house(), "Import")
+    qtbot.waitUntil(lambda: panel.output_sketch is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
+    panel.ghost_check.setChecked(True)
+    layer = window.canvas.overlay("generate")
+    assert layer.has("image")
+    from sketchstudio.render.pipeline import raster_extent
+
+    x0, y0, x1, y1 = raster_extent(house(), load_model(str(generator_card)).spec)
+    rect = layer.item("image").sceneBoundingRect()
+    assert (rect.left(), rect.top(), rect.right(), rect.bottom()) == pytest.approx((x0, y0, x1, y1),
+                                                                                   rel=1e-6)
+    panel.ghost_check.setChecked(False)
+    assert layer.empty
