@@ -216,8 +216,8 @@ def main() -> int:
     explained_during = len(shown)
     # let the last explanation and journal write land
     settle = time.monotonic() + 60
-    while (window.last_result is None or window.last_result[0] is not window.document.sketch) \
-            and time.monotonic() < settle:
+    while (window.last_result is None or window.last_result[0] is not window.document.sketch
+           or window.canvas.heat_pending) and time.monotonic() < settle:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
     heartbeat.stop()
     window.autosave.flush()

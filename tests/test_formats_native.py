@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from sketchstudio.sketch import Sketch, Stroke
@@ -59,3 +60,32 @@ def test_refused_documents(tmp_path, data, message):
     with pytest.raises(SketchFileError) as info:
         load_document(_write(tmp_path, data))
     assert message in str(info.value)
+
+
+def test_documents_are_written_stroke_by_stroke_as_one_json_dump(tmp_path):
+    """The chunked writer (with pauses and the autosave's stroke cache) gives the bytes of one dump."""
+    import io
+    import json
+
+    from sketchstudio.sketch import Sketch
+    from sketchstudio.sketch.formats import Document, native
+
+    rng = np.random.default_rng(3)
+    sketch = Sketch.from_arrays([rng.normal(size=(4, 2)) for _ in range(73)], word="cat")
+    doc = Document(sketch, "default", {"method": "sla", "target": "cat"})
+    expected = json.dumps({"format": "sketchstudio", "version": 1, "metadata": {"word": "cat"},
+                           "strokes": [{"points": s.points.tolist()} for s in sketch.strokes],
+                           "model": "default", "attribution": {"method": "sla", "target": "cat"}},
+                          separators=(",", ":"), allow_nan=False) + "\n"
+    pauses, cache = [], native.StrokeTextCache()
+    for _ in range(2):      # the second write takes every stroke from the cache
+        out = io.BytesIO()
+        native.write_document(out, doc, pause=lambda: pauses.append(1), cache=cache)
+        assert out.getvalue().decode() == expected
+    assert len(pauses) == 2 * ((73 - 1) // native.STROKES_PER_CHUNK)
+    plain = io.BytesIO()
+    native.write_document(plain, Document(sketch))
+    assert json.loads(plain.getvalue()) == {"format": "sketchstudio", "version": 1,
+                                            "metadata": {"word": "cat"},
+                                            "strokes": [{"points": s.points.tolist()}
+                                                        for s in sketch.strokes]}

@@ -59,7 +59,7 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch, fault, rea
 
         real = native.write_document
 
-        def half_then_full(file, document):
+        def half_then_full(file, document, *_options):
             file.write(b'{"format": "sketchstudio", "strokes": [')
             fail()
         monkeypatch.setattr(native, "write_document", half_then_full)
@@ -148,7 +148,7 @@ def test_a_journal_that_cannot_be_written_is_reported(make_window, monkeypatch, 
     window = make_window(persist=True)
     from sketchstudio.studio import autosave
 
-    monkeypatch.setattr(autosave, "save_document", lambda *a: (_ for _ in ()).throw(
+    monkeypatch.setattr(autosave, "save_document", lambda *a, **kw: (_ for _ in ()).throw(
         SketchFileError("x.json", "cannot write: No space left on device")))
     messages = []
     window.autosave.failed.connect(messages.append)

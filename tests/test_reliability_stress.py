@@ -57,6 +57,8 @@ def test_fast_edits_end_with_the_colours_of_the_final_document(make_window, tiny
     assert editor.done == 100 and final is not big
     qtbot.waitUntil(lambda: window.last_result is not None and window.last_result[0] is final,
                     timeout=EXPLAIN_WAIT_MS * 3)
+    # A large drawing is recoloured a slice per event-loop turn: wait for the last slice.
+    qtbot.waitUntil(lambda: not window.canvas.heat_pending, timeout=EXPLAIN_WAIT_MS)
     sketch, result = window.last_result
     reference = explain(final, load_model(tiny_card, device="cpu"), method="sla-grad")
     np.testing.assert_allclose(result.strokes, reference.strokes, rtol=1e-4, atol=1e-6)

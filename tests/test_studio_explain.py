@@ -246,3 +246,38 @@ def test_undo_redo_shortcuts(make_window, qtbot):
         assert len(window.document.sketch) == 1
         actions["redo"].trigger()
         assert len(window.document.sketch) == 2
+
+
+def test_a_large_drawing_is_recoloured_in_slices_to_the_same_colours(make_window, tiny_card, qtbot):
+    from sketchstudio.sketch import Sketch
+    from sketchstudio.studio.canvas import RECOLOUR_SLICE
+
+    rng = np.random.default_rng(1)
+    n = RECOLOUR_SLICE * 2 + 7
+    big = Sketch.from_arrays([rng.uniform(0, 256, (3, 2)) for _ in range(n)])
+    window = make_window(tiny_card)
+    with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
+        window.document.apply(big, "Import")
+    # The first slice is on screen at once; the rest follow on the next event-loop turns.
+    assert window.canvas.heat_pending
+    qtbot.waitUntil(lambda: not window.canvas.heat_pending, timeout=EXPLAIN_WAIT_MS)
+    reference = explain(big, load_model(str(tiny_card), device="cpu"), method="sla-grad")
+    expected = [tuple(int(c) for c in row) for row in heat_rgb(reference.strokes)]
+    assert [rgb(c) for c in window.canvas.stroke_colours()] == expected
+
+
+def test_erasing_one_stroke_keeps_the_stacking_of_the_others(make_window, tiny_card, qtbot):
+    from sketchstudio.studio.canvas import restack
+
+    window = make_window(tiny_card)
+    window.document.apply(house(), "Import")
+    items = list(window.canvas.items_)
+    before = [item.zValue() for item in items]
+    window.document.apply(window.document.sketch.remove_strokes([1]), "Erase")
+    kept = window.canvas.items_
+    assert [item.zValue() for item in kept] == [before[0], before[2], before[3]]
+    window.document.undo_stack.undo()           # stroke 1 comes back between 0 and 2
+    z = [item.zValue() for item in window.canvas.items_]
+    assert z == sorted(z) and len(set(z)) == 4
+    restack(window.canvas.items_)                # already in order: nothing changes
+    assert [item.zValue() for item in window.canvas.items_] == z

@@ -93,6 +93,15 @@ class Stroke:
     def length(self) -> float:
         return float(np.linalg.norm(np.diff(self.points, axis=0), axis=1).sum())
 
+    def bbox(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) of the points, computed once (strokes are immutable)."""
+        cached = self.__dict__.get("_bbox")
+        if cached is None:
+            lo, hi = self.points.min(axis=0), self.points.max(axis=0)
+            cached = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+            object.__setattr__(self, "_bbox", cached)
+        return cached
+
 
 def _channels_equal(a: np.ndarray | None, b: np.ndarray | None) -> bool:
     if a is None or b is None:
@@ -152,12 +161,19 @@ class Sketch:
 
     def bbox(self) -> tuple[float, float, float, float]:
         """(x0, y0, x1, y1) of all points; (0, 0, 0, 0) for an empty sketch."""
+        cached = self.__dict__.get("_bbox")
+        if cached is not None:      # immutable: computed once per snapshot (the studio asks often)
+            return cached
         if not self.strokes:
-            return (0.0, 0.0, 0.0, 0.0)
-        allpoints = np.concatenate([s.points for s in self.strokes])
-        x0, y0 = allpoints.min(axis=0)
-        x1, y1 = allpoints.max(axis=0)
-        return (float(x0), float(y0), float(x1), float(y1))
+            box = (0.0, 0.0, 0.0, 0.0)
+        else:
+            # From the strokes' own (cached) boxes: an edit of one stroke of a thousand costs a
+            # thousand small tuples, not a pass over every point.
+            boxes = np.array([s.bbox() for s in self.strokes])
+            box = (float(boxes[:, 0].min()), float(boxes[:, 1].min()),
+                   float(boxes[:, 2].max()), float(boxes[:, 3].max()))
+        object.__setattr__(self, "_bbox", box)
+        return box
 
     # Editing returns a new sketch; the original snapshot stays untouched.
     def with_strokes(self, strokes: Sequence[Stroke]) -> "Sketch":

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import time
 from os import PathLike
 from pathlib import Path
 from types import ModuleType
@@ -149,8 +150,13 @@ def save_sketch(path: PathArg, sketch: Sketch) -> None:
         _write(path, lambda file: module.write(file, sketch))
 
 
-def save_document(path: PathArg, document: Document) -> None:
+def save_document(path: PathArg, document: Document, background: bool = False,
+                  cache: "native.StrokeTextCache | None" = None) -> None:
+    """Atomically write a native document. `background`: the caller is a writer thread beside a
+    user interface, so the encoding pauses now and then to let that thread run. `cache`: a writer
+    that saves the same drawing repeatedly re-uses unchanged strokes' encoding. Same bytes."""
     if format_for(path) is not native:
         raise SketchFileError(path, "only .json documents keep the model and attribution "
                               "settings; use save_sketch for other formats")
-    _write(path, lambda file: native.write_document(file, document))
+    pause = (lambda: time.sleep(0)) if background else None
+    _write(path, lambda file: native.write_document(file, document, pause, cache))

@@ -30,6 +30,7 @@ from ..errors import UserError
 from ..models import paths
 from ..sketch import Sketch
 from ..sketch.formats import Document
+from ..sketch.formats.native import StrokeTextCache
 from ..sketch.io import load_document, save_document
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,7 @@ class JournalWriter:
         self._stopping = False
         self._error: str | None = None
         self.writes = 0
+        self._encoded = StrokeTextCache()     # touched by the writer thread only
         self._thread = threading.Thread(target=self._run, name="sketchstudio-autosave",
                                         daemon=True)
         self._thread.start()
@@ -231,7 +233,7 @@ class JournalWriter:
         _, document, original = intent
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            save_document(self.path, document)
+            save_document(self.path, document, background=True, cache=self._encoded)
             _write_meta(self.meta_path, {
                 "version": 1, "pid": os.getpid(), "saved_at": time.time(),
                 "original": str(original) if original is not None else None,

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (QBrush, QColor, QFont, QPainter, QPainterPath, QPainterPathStroker, QPen,
                            QTransform)
 from PySide6.QtWidgets import (QFrame, QGraphicsItem,
@@ -27,6 +27,7 @@ PAGE = 256.0                   # the page an empty document starts with (Quick, 
 BACKGROUND = QColor(236, 237, 240)
 SELECTION = QColor(66, 133, 244, 90)
 MIN_ZOOM, MAX_ZOOM = 0.05, 60.0
+RECOLOUR_SLICE = 250           # strokes recoloured per event-loop turn (see _apply_heat)
 
 
 def stroke_width_for(extent: float) -> float:
@@ -72,6 +73,10 @@ class StrokeItem(QGraphicsItem):
         self._shape = shape
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
         self.setAcceptHoverEvents(False)
+        # Repainting a neighbour's region blits this stroke instead of re-stroking its path: with
+        # hundreds of antialiased strokes that is most of the cost of an edit.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.stacked = False          # has a z in the canvas's order (see `restack`)
         self.update_tooltip()
 
     # --- appearance --------------------------------------------------------------------------
@@ -142,6 +147,28 @@ class StrokeItem(QGraphicsItem):
             painter.drawPoint(self._points[0])
         else:
             painter.drawPath(self._path)
+
+
+def restack(items: list["StrokeItem"]) -> None:
+    """Make z increase along the stroke order, changing as few items as possible.
+
+    A changed z repaints the item, so z is not simply the index: erasing stroke 3 of 1,000 must not
+    repaint the 996 after it. Items keep their z while the order holds; a new item gets a z between
+    its neighbours.
+    """
+    previous = -1.0
+    for k, item in enumerate(items):
+        z = item.zValue() if item.stacked else None
+        if z is None or z <= previous:
+            following = items[k + 1] if k + 1 < len(items) else None
+            ceiling = following.zValue() if following is not None and following.stacked else None
+            if ceiling is not None and ceiling - previous > 1e-6:
+                z = previous + (ceiling - previous) / 2.0
+            else:
+                z = previous + 1.0
+            item.setZValue(z)
+            item.stacked = True
+        previous = z
 
 
 @dataclass
@@ -219,6 +246,7 @@ class SketchCanvas(QGraphicsView):
         self.scene_.addItem(self.subhint)
 
         self.overlays: dict[str, Overlay] = {}
+        self._heat_queue: list[StrokeItem] = []
         self.scene_.selectionChanged.connect(self._selection_changed)
         document.changed.connect(self._document_changed)
         self._page_rect = QRectF(0, 0, PAGE, PAGE)
@@ -277,7 +305,9 @@ class SketchCanvas(QGraphicsView):
             self.page_shadow.setRect(shadow)
         self._page_rect = rect
         margin = side * 4
-        self.setSceneRect(rect.adjusted(-margin, -margin, margin, margin))
+        scene_rect = rect.adjusted(-margin, -margin, margin, margin)
+        if scene_rect != self.sceneRect():      # a new scene rect repaints the whole view
+            self.setSceneRect(scene_rect)
         self._place_hint()
 
     def _keeps_page(self, content: QRectF) -> bool:
@@ -305,6 +335,9 @@ class SketchCanvas(QGraphicsView):
         try:
             width = self.stroke_width
             old = {id(item.stroke): item for item in self.items_}
+            # Only selected strokes can be selected or dragged away from their place (tools.py):
+            # one query here saves two Qt calls per stroke on every edit.
+            selected = {id(item) for item in self.scene_.selectedItems()}
             new_items: list[StrokeItem] = []
             for k, stroke in enumerate(sketch.strokes):
                 item = old.pop(id(stroke), None)
@@ -312,19 +345,19 @@ class SketchCanvas(QGraphicsView):
                     if item.index != k:
                         item.index = k
                         item.update_tooltip()
-                    item.setSelected(False)
+                    if id(item) in selected:
+                        item.setSelected(False)
+                        item.setPos(0, 0)
                 else:
                     if item is not None:
                         old[id(stroke)] = item
                     item = StrokeItem(k, stroke, width)
-                    item.setZValue(k)
                     self.scene_.addItem(item)
-                item.setZValue(k)
                 item.set_erasing(False)
-                item.setPos(0, 0)
                 new_items.append(item)
             for item in old.values():
                 self.scene_.removeItem(item)
+            restack(new_items)
             self.items_ = new_items
             self._apply_heat()
             self._place_hint()
@@ -351,9 +384,31 @@ class SketchCanvas(QGraphicsView):
         self._apply_heat()
 
     def _apply_heat(self) -> None:
-        for item in self.items_:
-            item.set_heat(self.heat.get(item.stroke) if self.heat is not None else None,
-                          self.show_heat)
+        """Colour the strokes; a large drawing is recoloured a slice per event-loop turn.
+
+        Each recoloured stroke is redrawn, and redrawing a thousand antialiased strokes at once
+        stalls the window for a quarter of a second; slices keep every turn short. `heat_pending`
+        says whether slices are still to come.
+        """
+        self._heat_queue = list(self.items_)
+        self._apply_heat_slice()
+
+    def _apply_heat_slice(self) -> None:
+        queue = self._heat_queue
+        heat, show = self.heat, self.show_heat
+        changed = 0
+        while queue and changed < RECOLOUR_SLICE:
+            item = queue.pop()      # every sync re-queues the current items, so none is stale
+            new = heat.get(item.stroke) if heat is not None else None
+            if new is not item.heat or show != item.show_heat:
+                item.set_heat(new, show)
+                changed += 1
+        if queue:
+            QTimer.singleShot(0, self, self._apply_heat_slice)
+
+    @property
+    def heat_pending(self) -> bool:
+        return bool(self._heat_queue)
 
     def stroke_colours(self) -> list[QColor]:
         return [item.colour() for item in self.items_]

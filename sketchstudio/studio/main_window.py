@@ -1,6 +1,7 @@
 """The SketchStudio window: canvas, tools, task panels, plots, status bar, files, models."""
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from .document import StudioDocument
 from .heat import HeatMap
 from .icons import icon
 from .panels import METHOD_HELP, PANELS, TaskPanel
+# Each import registers its panel; the tabs follow this order.
+from . import retrieve_panel, generate_panel, assist_panel, attack_panel  # noqa: F401,E402
 from .plots import PlotsPanel
 from .settings import MemorySettings, StudioSettings
 from .tools import TOOLS, Tool
@@ -382,6 +385,9 @@ class MainWindow(QMainWindow):
             # From the command line a file with many drawings opens its first (or --index N).
             ok = self.open_file(open_path, index=index or 0, ask=False) and ok
         source = model or self.startup_model()
+        # What exists now (torch, Qt, the window) lives for the whole session: take it out of the
+        # garbage collector's full passes, which otherwise stall drawing by 100+ ms now and then.
+        gc.freeze()
         if source is None:
             self._no_model("No classifier in the model store yet: add one with Model ▸ Manage "
                            "models…")
@@ -648,6 +654,8 @@ class MainWindow(QMainWindow):
 
     def set_objective(self, objective) -> None:
         """What an embed/generate model's explanation scores; None stops explaining it."""
+        if objective is None and self.objective is None:
+            return
         self.objective = objective
         if objective is None:
             self._forget_explanation()
@@ -656,21 +664,24 @@ class MainWindow(QMainWindow):
 
     # --- tools: long engine work on the loaded model ---------------------------------------------
     def run_task(self, name: str, run, on_done, on_progress=None, on_failed=None,
-                 on_cancelled=None) -> int:
+                 on_cancelled=None, quiet: bool = False) -> int:
         """Run `run(model, progress, cancelled)` in the worker; callbacks come in the GUI thread.
 
         One tool runs at a time: starting another cancels the first (its callbacks never fire).
+        `quiet`: a quick run that follows the drawing (e.g. a generator's output) shows no
+        progress bar.
         """
         if self._task is not None:
             self._task.callbacks = {}
         task_id = self.worker.submit_task(TaskRequest(name, run))
         self._task = _RunningTask(task_id, name, {"done": on_done, "progress": on_progress,
                                                   "failed": on_failed, "cancelled": on_cancelled})
-        self.progress.setValue(0)
-        self.progress.show()
-        self.cancel_button.show()
+        if not quiet:
+            self.progress.setValue(0)
+            self.progress.show()
+            self.cancel_button.show()
+            self.statusBar().showMessage(f"{name}…", 0)
         self.actions_["cancel"].setEnabled(True)
-        self.statusBar().showMessage(f"{name}…", 0)
         return task_id
 
     def cancel_task(self) -> None:
@@ -701,7 +712,8 @@ class MainWindow(QMainWindow):
             self.progress.hide()
             self.cancel_button.hide()
             self.actions_["cancel"].setEnabled(False)
-        self.statusBar().clearMessage()
+        if self.statusBar().currentMessage() == f"{task.name}…":
+            self.statusBar().clearMessage()
         return task
 
     def _task_progress(self, task_id: int, fraction: float, payload) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Mapping
+from typing import Any, BinaryIO, Callable, Mapping
 
 from ..core import Sketch, SketchError, Stroke
 from .errors import SketchFileError
@@ -109,18 +109,64 @@ def _stroke_json(stroke: Stroke) -> dict:
     return out
 
 
-def write_document(file: BinaryIO, document: Document) -> None:
-    data: dict[str, Any] = {"format": FORMAT_TAG, "version": VERSION,
-                            "metadata": dict(document.sketch.metadata),
-                            "strokes": [_stroke_json(s) for s in document.sketch.strokes]}
-    if document.model is not None:
-        data["model"] = document.model
-    if document.attribution is not None:
-        data["attribution"] = document.attribution
+# Strokes encoded between two calls of `pause` (see write_document).
+STROKES_PER_CHUNK = 20
+
+
+class StrokeTextCache:
+    """Encoded strokes by identity, for a writer that saves the same drawing again and again (the
+    autosave journal): strokes are immutable, so only the ones new since the last write are encoded.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Stroke, str]] = {}
+
+    def text(self, stroke: Stroke) -> str:
+        hit = self._texts.get(id(stroke))
+        if hit is not None and hit[0] is stroke:
+            return hit[1]
+        text = dumps(_stroke_json(stroke))
+        self._texts[id(stroke)] = (stroke, text)   # the reference keeps the id from being reused
+        return text
+
+    def keep_only(self, strokes) -> None:
+        alive = {id(s) for s in strokes}
+        for key in [k for k in self._texts if k not in alive]:
+            del self._texts[key]
+
+
+def write_document(file: BinaryIO, document: Document,
+                   pause: Callable[[], None] | None = None,
+                   cache: StrokeTextCache | None = None) -> None:
+    """The document as compact JSON, written stroke by stroke.
+
+    `pause` is called between chunks of strokes: a background writer passes `time.sleep(0)` so that
+    encoding a large drawing never holds the interpreter lock long enough to stall the window.
+    `cache` re-uses the encoding of strokes written before. The bytes are those of one
+    `json.dumps` of the whole document.
+    """
+    encode = cache.text if cache is not None else (lambda s: dumps(_stroke_json(s)))
     try:
-        file.write(dumps(data).encode("utf-8") + b"\n")
+        head: dict[str, Any] = {"format": FORMAT_TAG, "version": VERSION,
+                                "metadata": dict(document.sketch.metadata)}
+        tail: dict[str, Any] = {}
+        if document.model is not None:
+            tail["model"] = document.model
+        if document.attribution is not None:
+            tail["attribution"] = document.attribution
+        head_text, tail_text = dumps(head), dumps(tail)
     except BadValue as exc:
         raise BadValue(f"metadata or settings {exc}") from None
+    file.write(head_text[:-1].encode("utf-8") + b',"strokes":[')
+    strokes = document.sketch.strokes
+    for start in range(0, len(strokes), STROKES_PER_CHUNK):
+        if pause is not None and start:
+            pause()
+        chunk = ",".join(encode(s) for s in strokes[start:start + STROKES_PER_CHUNK])
+        file.write((("," if start else "") + chunk).encode("utf-8"))
+    file.write(b"]" + (b"," + tail_text[1:].encode("utf-8") if tail else b"}") + b"\n")
+    if cache is not None:
+        cache.keep_only(strokes)
 
 
 def write(file: BinaryIO, sketch: Sketch) -> None:
