@@ -82,3 +82,25 @@ def test_other_errors_pass_through():
 
     with pytest.raises(ValueError):
         run_with_oom_fallback(work, "cuda")
+
+
+def test_a_gpu_that_fails_mid_run_falls_back_to_the_cpu():
+    calls = []
+
+    def work(device):
+        calls.append(device.type)
+        if device.type == "cuda":
+            raise RuntimeError("CUDA error: unspecified launch failure\nCUDA kernel errors ...")
+        return "done"
+
+    with pytest.warns(DeviceFallbackWarning, match="stopped working.*CPU"):
+        result, used = run_with_oom_fallback(work, "cuda")
+    assert (result, used, calls) == ("done", torch.device("cpu"), ["cuda", "cpu"])
+
+
+def test_a_model_error_on_the_gpu_is_not_mistaken_for_a_lost_device():
+    def work(device):
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied (1x8 and 9x2)")
+
+    with pytest.raises(RuntimeError, match="shapes"):
+        run_with_oom_fallback(work, "cuda")

@@ -128,3 +128,22 @@ def test_significant_arrows_drop_tiny_moves_and_cap_the_count():
     s, e = significant_arrows(starts, ends, limit=100)
     assert len(s) == 100 and (np.linalg.norm(e - s, axis=1) >= 0.1).all()
     assert arrow_path(s, e, 0.5).elementCount() > 0
+
+
+def test_a_remembered_gpu_that_is_gone_opens_on_the_cpu_and_says_so(qtbot, tiny_card, monkeypatch):
+    import torch
+
+    from sketchstudio.studio.main_window import MainWindow
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    window = MainWindow(device="cuda", persist=False)
+    qtbot.addWidget(window)
+    notices = []
+    window.worker.notice.connect(notices.append)
+    try:
+        with qtbot.waitSignal(window.modelReady, timeout=EXPLAIN_WAIT_MS) as ready:
+            window.start(model=str(tiny_card))
+        assert ready.args[0].device == "cpu"
+        assert any("CUDA" in n and "CPU" in n for n in notices)
+    finally:
+        window.shutdown()

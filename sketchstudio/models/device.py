@@ -18,7 +18,7 @@ T = TypeVar("T")
 
 
 class DeviceFallbackWarning(RuntimeWarning):
-    """Work that ran out of GPU memory was redone on the CPU."""
+    """Work that ran out of GPU memory, or whose GPU failed, was redone on the CPU."""
 
 
 def choose_device(preference: str | torch.device | None = None) -> torch.device:
@@ -67,7 +67,7 @@ def _mps_available() -> bool:
 
 def run_with_oom_fallback(fn: Callable[..., T], device: torch.device | str, *args: Any,
                           **kwargs: Any) -> tuple[T, torch.device]:
-    """`fn(device, *args, **kwargs)`; if that runs out of CUDA memory, once more on the CPU.
+    """`fn(device, *args, **kwargs)`; if the GPU runs out of memory or fails, once more on the CPU.
 
     Returns (result, the device that produced it) so the caller can move its model for the next
     request, and emits a DeviceFallbackWarning (the studio shows it in the status bar; the CLI
@@ -80,11 +80,35 @@ def run_with_oom_fallback(fn: Callable[..., T], device: torch.device | str, *arg
     except torch.cuda.OutOfMemoryError as exc:
         if device.type != "cuda":
             raise
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "out of memory"
+        what = f"{device} ran out of memory ({_first_line(exc, 'out of memory')})"
+    except RuntimeError as exc:
+        if device.type == "cpu" or not device_lost(exc):
+            raise
+        what = f"{device} stopped working ({_first_line(exc, 'device error')})"
     # Outside the except block, so the failed attempt's frames (and their tensors) are released.
     if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-    warnings.warn(f"{device} ran out of memory ({reason}); running on the CPU instead",
-                  DeviceFallbackWarning, stacklevel=2)
+        try:
+            torch.cuda.empty_cache()
+        except RuntimeError:
+            pass    # the device that failed may refuse this too
+    warnings.warn(f"{what}; running on the CPU instead", DeviceFallbackWarning, stacklevel=2)
     cpu = torch.device("cpu")
     return fn(cpu, *args, **kwargs), cpu
+
+
+# What the CUDA and MPS runtimes say when a GPU goes away mid-session (driver reset, eGPU unplugged,
+# Xid error): the work can only go on elsewhere.
+_DEVICE_LOST = ("cuda error", "cudnn_status", "cublas_status", "no cuda gpus are available",
+                "device-side assert", "driver shutting down", "mps backend", "device lost",
+                "unspecified launch failure", "an illegal memory access")
+
+
+def device_lost(exc: BaseException) -> bool:
+    """Whether `exc` says the GPU itself failed (rather than the model or its input)."""
+    text = str(exc).lower()
+    return any(marker in text for marker in _DEVICE_LOST)
+
+
+def _first_line(exc: BaseException, fallback: str) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else fallback

@@ -205,8 +205,18 @@ class ExplainWorker(QThread):
         from ..models import load_model, probe_sketch
         from ..explain import explain
 
+        from ..models import choose_device
+
+        device = request.device
         try:
-            model = load_model(request.source, device=request.device)
+            choose_device(device)
+        except UserError as exc:
+            # E.g. the GPU remembered from the last session is gone (unplugged, driver reset):
+            # the studio must still open, on the CPU, and say why it is slower.
+            self.notice.emit(f"{exc}; using the CPU instead")
+            device = "cpu"
+        try:
+            model = load_model(request.source, device=device)
         except UserError as exc:
             self.modelFailed.emit(str(exc))
             return
