@@ -40,6 +40,8 @@ def test_the_output_follows_the_drawing(make_window, generator_card, qtbot):
     assert panel.view.image is not None and panel.view.image.width() == reference.width
     # No region yet: nothing is explained, strokes stay plain ink.
     assert window.last_result is None
+    # Class probabilities and deletion curves belong to classifiers: hidden, the colour bar stays.
+    assert not window.plots.probabilities.isVisible() and window.plots.colour_bar.isVisible()
 
 
 def test_a_dragged_region_colours_the_strokes_by_what_they_made(make_window, generator_card, qtbot):

@@ -82,7 +82,7 @@ class AssistPanel(ToolPanel):
         gain = result.after - result.before
         self.summary.setText(
             f"<b>{result.target}</b>: {result.before:.0%} now → <b>{result.after:.0%}</b> with every "
-            f"move ({gain:+.0%}, measured by re-rendering). The model now reads "
+            f"move ({gain:+.0%}, measured by re-rendering). Without them the model reads "
             f"{result.predicted}." + ("<br>" + "<br>".join(result.notes) if result.notes else ""))
         self.hint_list.clear()
         for hint in moves:

@@ -438,6 +438,7 @@ class MainWindow(QMainWindow):
             panel.on_settings(self.method, self.live, self.show_heat)
         if changed_task and info.task != "classify":
             self.show_panel_for(info.task)
+        self.plots.set_task(info.task)
         self._refresh_model_combo()
         self.statusBar().showMessage(f"Loaded {info.name} ({what}) on {info.device}", 5000)
         self.modelReady.emit(info)

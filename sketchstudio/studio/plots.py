@@ -186,6 +186,11 @@ class PlotsPanel(QWidget):
         self.probabilities.show_prediction(result.prediction, result.target)
         self.colour_bar.set_scale(scale)
 
+    def set_task(self, task: str) -> None:
+        """Class probabilities and the deletion curve mean something for classifiers only."""
+        for widget in (self.probabilities, self.deletion):
+            widget.setVisible(task == "classify")
+
     def clear(self) -> None:
         self.probabilities.show_prediction([], None)
         self.deletion.clear_curve()
