@@ -1,6 +1,6 @@
 """Assist and attack on the shipped default classifier and real held-out drawings (skips when absent).
 
-The full figures come from `sketchstudio eval tools` (docs/notes/tools.md); these are quick checks
+The full figures come from `sketchstudio eval tools` (docs/tools.md); these are quick checks
 on a handful of drawings that the tools work on real data and that their verdicts are re-renders.
 """
 from __future__ import annotations

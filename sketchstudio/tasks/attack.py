@@ -33,7 +33,7 @@ DEFAULT_BUDGET = 0.03
 DEFAULT_STEPS = 60
 MAX_STEPS = 10_000
 # Step size of the first iteration as a fraction of the per-point radius; it decays linearly to
-# STEP_END. Chosen on the default classifier (docs/notes/tools.md).
+# STEP_END. Chosen on the default classifier (docs/tools.md).
 STEP_START = 0.5
 STEP_END = 0.05
 # The differentiable forward must show the flip by this logit margin before a re-render is tried.
