@@ -124,6 +124,7 @@ def test_every_edit_is_journaled_within_a_second(make_window, isolated_studio, q
 
         qtbot.waitUntil(written, timeout=1000)
         assert time.monotonic() - started < 1.0
+    assert window.autosave.wait_idle()      # the note beside the journal is written just after it
     meta = json.loads(journal.with_name(journal.stem + ".meta.json").read_text())
     assert meta["pid"] == os.getpid() and meta["strokes"] == 8
 
