@@ -26,3 +26,13 @@ def shared_data():
             pytest.skip(f"shared data not found: {path} (set SKETCHSTUDIO_DATA to the data folder)")
         return path
     return find
+
+
+@pytest.fixture(scope="session")
+def default_model():
+    """The built-in default classifier on the CPU; skips where it is not installed."""
+    from sketchstudio.models import builtin_models_dir, load_model
+
+    if not (builtin_models_dir() / "default" / "card.toml").is_file():
+        pytest.skip("the built-in default model is not in resources/models/default")
+    return load_model("default", device="cpu")

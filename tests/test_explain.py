@@ -6,29 +6,20 @@ import pytest
 import torch
 from torch import nn
 
+import stand_ins
 from sketchstudio.benchmarking import StandInModel
 from sketchstudio.errors import UserError
 from sketchstudio.explain import METHODS, explain
 from sketchstudio.progress import Cancelled
 from sketchstudio.render import RenderSpec, render
+from stand_ins import smooth_cnn
 from sketchstudio.sketch import Sketch
 
 SPEC = RenderSpec(size=32, sigma=0.8, fit="canvas", canvas=32.0)
 
 
 def model_of(module: nn.Module, spec: RenderSpec = SPEC, labels=("a", "b", "c")) -> StandInModel:
-    module = module.eval()
-    for p in module.parameters():
-        p.requires_grad_(False)
-    return StandInModel("test", module, spec, tuple(labels), torch.device("cpu"))
-
-
-def smooth_cnn(classes: int = 3, seed: int = 0) -> nn.Module:
-    """Tanh activations: a smooth integrand, so the quadrature error is small and testable."""
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(1, 8, 5, padding=2), nn.Tanh(), nn.AvgPool2d(4),
-                         nn.Conv2d(8, 8, 3, padding=1), nn.Tanh(), nn.Flatten(),
-                         nn.Linear(8 * 8 * 8, classes))
+    return stand_ins.model_of(module, spec, labels)
 
 
 class LeftHalf(nn.Module):

@@ -9,15 +9,6 @@ from sketchstudio.explain.faithfulness import curves, order_by, random_curves
 
 
 @pytest.fixture(scope="module")
-def default_model():
-    from sketchstudio.models import builtin_models_dir, load_model
-
-    if not (builtin_models_dir() / "default" / "card.toml").is_file():
-        pytest.skip("the built-in default model is not in resources/models/default")
-    return load_model("default", device="cpu")
-
-
-@pytest.fixture(scope="module")
 def drawings(shared_data, default_model):
     from sketchstudio.sketch.io import iter_sketches
 

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+import stand_ins
 from sketchstudio.benchmarking import StandInModel
 from sketchstudio.cli import main
 from sketchstudio.errors import UserError
@@ -23,23 +24,14 @@ from sketchstudio.tasks import displacement as disp
 from sketchstudio.tasks.assist import assist
 from sketchstudio.tasks.attack import AlreadyTarget, attack
 from sketchstudio.tasks.scoring import PointScorer, probabilities
+from stand_ins import smooth_cnn
 
 CENTER = RenderSpec(size=32, sigma=0.8, fit="center", margin=0.08)
 CANVAS = RenderSpec(size=32, sigma=0.8, fit="canvas", canvas=32.0)
 
 
 def model_of(module: nn.Module, spec: RenderSpec = CENTER, labels=("a", "b", "c")) -> StandInModel:
-    module = module.eval()
-    for p in module.parameters():
-        p.requires_grad_(False)
-    return StandInModel("test", module, spec, tuple(labels), torch.device("cpu"))
-
-
-def smooth_cnn(classes: int = 3, seed: int = 0) -> nn.Module:
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(1, 8, 5, padding=2), nn.Tanh(), nn.AvgPool2d(4),
-                         nn.Conv2d(8, 8, 3, padding=1), nn.Tanh(), nn.Flatten(),
-                         nn.Linear(8 * 8 * 8, classes))
+    return stand_ins.model_of(module, spec, labels)
 
 
 class LeftRight(nn.Module):

@@ -29,15 +29,6 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def default_model():
-    from sketchstudio.models import builtin_models_dir, load_model
-
-    if not (builtin_models_dir() / "default" / "card.toml").is_file():
-        pytest.skip("the built-in default model is not in resources/models/default")
-    return load_model("default", device="cpu")
-
-
-@pytest.fixture(scope="module")
 def heldout(shared_data, default_model):
     """(sketch, true index): the first held-out drawing of every 5th category."""
     from sketchstudio.commands.eval_tools import heldout_drawings

@@ -5,12 +5,11 @@ import math
 from pathlib import Path
 
 from ..errors import UserError
+from ._args import add_sketch_arguments
 
 
 def add_common(p, default_budget: float) -> None:
-    p.add_argument("file", help="a sketch file (.ndjson, .npz, .svg, .json)")
-    p.add_argument("--index", type=int, default=0, help="drawing index in the file (default 0)")
-    p.add_argument("--model", default="default", help="model store id or path to a model card")
+    add_sketch_arguments(p, "default")
     p.add_argument("--budget", type=float, default=default_budget,
                    help="largest move of any point, as a fraction of the longer side of the "
                         f"sketch's bounding box, in (0, 1] (default {default_budget})")

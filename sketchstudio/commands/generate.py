@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..explain import METHODS
+from ._args import add_sketch_arguments
 
 DEFAULT_MODEL = "default-generate"
 
@@ -17,10 +18,7 @@ def add_parser(subparsers) -> None:
         description="Runs a generator (card task = \"generate\"), writes its output image, and "
                     "attributes the mean of the output inside --region (whole image by default) "
                     "to every input stroke.")
-    p.add_argument("file", help="a sketch file (.ndjson, .npz, .svg, .json)")
-    p.add_argument("--index", type=int, default=0, help="drawing index in the file (default 0)")
-    p.add_argument("--model", default=DEFAULT_MODEL,
-                   help=f"model store id or path to a model card (default {DEFAULT_MODEL})")
+    add_sketch_arguments(p, DEFAULT_MODEL)
     p.add_argument("--region", metavar="x0,y0,x1,y1",
                    help="output pixels, x right, y down, x1/y1 exclusive (default: whole image)")
     p.add_argument("--method", default="sla", choices=METHODS)

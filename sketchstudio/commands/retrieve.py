@@ -5,6 +5,7 @@ import json
 import sys
 
 from ..errors import UserError
+from ._args import add_sketch_arguments
 
 DEFAULT_EMBED_MODEL = "default-embed"
 
@@ -15,10 +16,8 @@ def add_parser(subparsers) -> None:
         description="Embed the sketch with an embedding model (card task = \"embed\"), rank the "
                     "gallery by cosine similarity, and optionally explain one result per stroke. "
                     "Gallery embeddings are cached on disk: re-opening a gallery is instant.")
-    p.add_argument("file", help="the query sketch file (.ndjson, .npz, .svg, .json)")
-    p.add_argument("--index", type=int, default=0, help="drawing index in the file (default 0)")
-    p.add_argument("--model", default=DEFAULT_EMBED_MODEL,
-                   help=f"embedding model: store id or card (default: {DEFAULT_EMBED_MODEL})")
+    add_sketch_arguments(p, DEFAULT_EMBED_MODEL, what="the query sketch file",
+                         model_help="embedding model: store id or card")
     p.add_argument("--gallery", required=True,
                    help="a folder of sketch files, an .ndjson file of many drawings, or (two-tower "
                         "models) a folder of images")
