@@ -43,7 +43,8 @@ def build_parser(modules: dict[str, object]) -> argparse.ArgumentParser:
         prog="sketchstudio",
         description="See, stroke by stroke, why a sketch model decides what it decides.",
         epilog="With no command, the studio opens: sketchstudio [--open FILE] [--index N] "
-               "[--model ID|CARD] [--method sla-grad|sla|psla|occlusion] [--screenshot OUT.png]")
+               "[--model ID|CARD] [--method sla-grad|sla|psla|occlusion] [--screenshot OUT.png] "
+               "[--restore | --no-restore] [--self-test]")
     parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the best available)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in modules.values():
