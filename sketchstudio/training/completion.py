@@ -263,17 +263,6 @@ class CompletionConfig:
     # Learn P(ink > 0.5) rather than E[ink]: thresholding an expected soft ink at 0.5 is not the
     # same decision, and next to every input line it added ink that was not there.
     binary_target: bool = True
-    # "missing": BCE on the logits against the missing ink only (target ink > 0.5 where the input's
-    # is not), on the pixels the input leaves empty, so sigmoid(z) = P(missing ink here | input) is
-    # trained everywhere (through max(x, .) it got no gradient wherever it stayed below x).
-    # "full": the older BCE through max(x, sigmoid(z)) against the full drawing.
-    target: str = "missing"
-    # Validation drawings per category, carved from the training share (the next ones after the
-    # held-out split): the add-ink threshold tau is chosen on them, never on the held-out drawings.
-    validation_per_category: int = 1
-    calibrate: bool = True
-    taus: tuple[float, ...] = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85,
-                               0.9, 0.95, 0.98, 0.995)
     channels: tuple[int, ...] = DEFAULT_CHANNELS
     size: int = COMPLETION_SPEC.size      # tests use a smaller input
     categories: tuple[str, ...] = ()      # () : every category in the data folder
@@ -316,15 +305,13 @@ def _train(config: CompletionConfig, log: LogFn, progress: ProgressFn, cancelled
     folder = resolve_data_dir(config.data)
     categories = list(config.categories) or available_categories(folder)
     spec = config.spec
-    splits = {c: split(load_category(folder, c), HELDOUT_PER_CATEGORY,
-                       config.validation_per_category) for c in categories}
+    splits = {c: split(load_category(folder, c), HELDOUT_PER_CATEGORY) for c in categories}
     train = [s for c in categories
              for s in (splits[c].train[:config.limit_per_category] if config.limit_per_category
                        else splits[c].train)]
     heldout = [s for c in categories for s in splits[c].heldout]
-    validation = [s for c in categories for s in splits[c].validation]
     log(f"data: {folder}: {len(categories)} categories, {len(train)} training drawings, "
-        f"{len(validation)} validation, {len(heldout)} held out")
+        f"{len(heldout)} held out")
 
     # Render every (input, target) pair once: variant v of drawing i depends on (seed, i, v) only.
     t0 = time.perf_counter()
@@ -364,11 +351,8 @@ def _train(config: CompletionConfig, log: LogFn, progress: ProgressFn, cancelled
                 y = (y > INK_THRESHOLD).float()
             f = flips[idx]
             x[f], y[f] = x[f].flip(-1), y[f].flip(-1)
-            xin = to_model_input(x, spec).contiguous(memory_format=torch.channels_last)
-            if config.target == "missing":
-                loss = _missing_loss(model.logits(xin)[:, 0], x, y)
-            else:
-                loss = _loss(model(xin)[:, 0], y, config.dice_weight)
+            out = model(to_model_input(x, spec).contiguous(memory_format=torch.channels_last))[:, 0]
+            loss = _loss(out, y, config.dice_weight)
             opt.zero_grad()
             loss.backward()
             opt.step(schedule(step))
@@ -380,17 +364,9 @@ def _train(config: CompletionConfig, log: LogFn, progress: ProgressFn, cancelled
             f"({time.perf_counter() - t1:.0f} s, {time.perf_counter() - started:.0f} s in all)")
     model.eval()
     model.to(memory_format=torch.contiguous_format)
-    calibration = None
-    if config.calibrate and validation:
-        calibration = calibrate_threshold(model, spec, validation, config.taus)
-        log(f"validation ({calibration['drawings']} drawings, remove {EVAL_REMOVE}): "
-            + "  ".join(f"{t:g}:{v:.4f}" for t, v in calibration["iou_by_tau"].items())
-            + f"  output=input {calibration['iou_baseline']:.4f} -> tau {calibration['tau']:g}")
-        with torch.no_grad():   # sigmoid(z - logit(tau)) > 0.5 exactly where p > tau
-            model.head.bias -= math.log(calibration["tau"] / (1 - calibration["tau"]))
     seconds = time.perf_counter() - started
     result = _write(model, config, spec, len(categories), len(train), heldout, Path(config.out),
-                    seconds, calibration)
+                    seconds)
     report(progress, 1.0)
     h = result.heldout
     log(f"held-out ({h['drawings']} drawings, {100 * h['fraction_strokes_removed']:.0f}% of strokes "
@@ -398,34 +374,6 @@ def _train(config: CompletionConfig, log: LogFn, progress: ProgressFn, cancelled
     log(f"wrote {result.card_path} and {result.model_path} "
         f"({result.model_path.stat().st_size / 1e6:.2f} MB) in {seconds / 60:.1f} min")
     return result
-
-
-def _missing_loss(logits: torch.Tensor, x: torch.Tensor, full: torch.Tensor) -> torch.Tensor:
-    """BCE with logits against the missing ink, over the pixels the input leaves empty."""
-    free = (x <= INK_THRESHOLD).float()
-    missing = (full > INK_THRESHOLD).float() * free
-    bce = nn.functional.binary_cross_entropy_with_logits(logits, missing, reduction="none")
-    return (bce * free).sum() / free.sum().clamp(min=1)
-
-
-def calibrate_threshold(model: CompletionUNet, spec: RenderSpec, drawings: Sequence[Sketch],
-                        taus: Sequence[float], remove: float = EVAL_REMOVE) -> dict:
-    """The add-ink threshold tau with the best mean IoU on validation drawings (the evaluation's
-    removal): ink is added where P(missing) > tau. 1.0 (add nothing) unless some tau beats it."""
-    pairs = [(p, s) for s in drawings if (p := remove_suffix(s, remove)) is not None]
-    if not pairs:
-        return {"drawings": 0, "tau": 0.5, "iou_by_tau": {}, "iou_baseline": float("nan")}
-    rendered = [render_pair(p, s, spec) for p, s in pairs]
-    x = torch.stack([r[0] for r in rendered])
-    target = torch.stack([r[1] for r in rendered])
-    with torch.no_grad():
-        prob = torch.cat([torch.sigmoid(model.logits(to_model_input(x[i:i + 64], spec)))[:, 0]
-                          for i in range(0, len(x), 64)])
-    base = float(pixel_iou(x, target).mean())
-    by_tau = {float(t): float(pixel_iou(torch.maximum(x, (prob > t).float()), target).mean())
-              for t in taus}
-    tau = max(by_tau, key=lambda t: (by_tau[t], t))
-    return {"drawings": len(pairs), "tau": tau, "iou_by_tau": by_tau, "iou_baseline": base}
 
 
 def _loss(out: torch.Tensor, target: torch.Tensor, dice_weight: float) -> torch.Tensor:
@@ -443,8 +391,7 @@ def output_section(spec: RenderSpec) -> dict:
 
 
 def _write(model: CompletionUNet, config: CompletionConfig, spec: RenderSpec, n_categories: int,
-           n_train: int, heldout: list[Sketch], out: Path, seconds: float,
-           calibration: dict | None = None) -> CompletionResult:
+           n_train: int, heldout: list[Sketch], out: Path, seconds: float) -> CompletionResult:
     import tomli_w
 
     from ..models.card import CARD_FILENAME, load_card
@@ -472,7 +419,7 @@ def _write(model: CompletionUNet, config: CompletionConfig, spec: RenderSpec, n_
             "heldout_drawings": len(heldout),
             "heldout_split": (f"per category, the {HELDOUT_PER_CATEGORY} drawings with the smallest "
                               "sha256(key_id) (the default classifier's split); never trained on"),
-            "removal": (f"per drawing, {config.variants} removals rendered once: the last 1..n-1 strokes (75%) or a "
+            "removal": ("per drawing, 4 removals rendered once: the last 1..n-1 strokes (75%) or a "
                         "random subset (25%); one-stroke drawings lose the end of the stroke"),
             "variants": config.variants,
             "epochs": config.epochs,
@@ -482,14 +429,10 @@ def _write(model: CompletionUNet, config: CompletionConfig, spec: RenderSpec, n_
                              + "-".join(map(str, config.channels))
                              + "; output = max(input ink, sigmoid(net))"),
             "parameters": n_params,
-            "loss": ("BCE with logits against the missing ink (full drawing's ink > 0.5 where the "
-                     "input's is not), on the pixels the input leaves empty"
-                     if config.target == "missing" else
-                     ("BCE" if not config.dice_weight
+            "loss": (("BCE" if not config.dice_weight
                       else f"BCE + {config.dice_weight:g} x soft Dice")
                      + (" against the full drawing's ink > 0.5" if config.binary_target
                         else " against the full drawing's soft ink")),
-            "validation_drawings": calibration["drawings"] if calibration else 0,
             "train_seconds": round(seconds, 1),
             "torch": torch.__version__,
             "machine": f"{platform.machine()} CPU, {config.threads} torch thread(s)",
@@ -499,15 +442,6 @@ def _write(model: CompletionUNet, config: CompletionConfig, spec: RenderSpec, n_
         "output": output_section(spec),
         "input": spec.to_dict(),
     }
-    if calibration:
-        card["training"]["add_threshold"] = calibration["tau"]
-        card["training"]["calibration"] = (
-            f"head bias shifted by -logit(tau), tau = {calibration['tau']:g} chosen on the "
-            f"validation drawings ({config.validation_per_category} per category, carved from the "
-            f"training share, never trained on) at remove = {EVAL_REMOVE}: the output exceeds 0.5 "
-            f"exactly where P(missing ink) > tau")
-        card["training"]["validation_iou"] = round(calibration["iou_by_tau"][calibration["tau"]], 4)
-        card["training"]["validation_iou_output_equals_input"] = round(calibration["iou_baseline"], 4)
     try:
         export_torchscript(model, tmp_model)
         tmp_card.write_text(tomli_w.dumps(card), encoding="utf-8")
