@@ -114,3 +114,18 @@ def house() -> Sketch:
 
 def rgb(colour) -> tuple[int, int, int]:
     return (colour.red(), colour.green(), colour.blue())
+
+
+def panel_of(window, panel_class):
+    """The window's task panel of `panel_class`."""
+    return next(p for p in window.panels if isinstance(p, panel_class))
+
+
+def open_with_model(make_window, card, qtbot, panel_class):
+    """A window that loaded `card`; an embed/generate model brings its panel to the front."""
+    window = make_window(None)
+    with qtbot.waitSignal(window.modelReady, timeout=MODEL_WAIT_MS):
+        window.start(model=str(card))
+    panel = panel_of(window, panel_class)
+    assert window.panel_tabs.currentIndex() == window.panels.index(panel)
+    return window, panel

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from qt_helpers import (EXPLAIN_WAIT_MS, house, isolated_studio, make_window,  # noqa: F401
-                        wide_card)
+                        panel_of, wide_card)
 from sketchstudio.models import load_model
 from sketchstudio.tasks.assist import assist
 
@@ -12,7 +12,7 @@ from sketchstudio.tasks.assist import assist
 def assist_panel(window):
     from sketchstudio.studio.assist_panel import AssistPanel
 
-    return next(p for p in window.panels if isinstance(p, AssistPanel))
+    return panel_of(window, AssistPanel)
 
 
 def run_assist(window, qtbot, panel, target="cat"):

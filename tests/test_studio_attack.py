@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from qt_helpers import (EXPLAIN_WAIT_MS, house, isolated_studio, make_window,  # noqa: F401
-                        tiny_card, wide_card)
+                        panel_of, tiny_card, wide_card)
 from sketchstudio.models import load_model
 from sketchstudio.tasks.attack import attack
 
@@ -13,9 +13,7 @@ from sketchstudio.tasks.attack import attack
 def attack_panel(window):
     from sketchstudio.studio.attack_panel import AttackPanel
 
-    panel = next(p for p in window.panels if isinstance(p, AttackPanel))
-    window.show_panel_for("classify")
-    return panel
+    return panel_of(window, AttackPanel)
 
 
 def run_attack(window, qtbot, panel, budget_percent=30.0):

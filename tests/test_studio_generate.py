@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import model_zoo
-from qt_helpers import EXPLAIN_WAIT_MS, MODEL_WAIT_MS, house, isolated_studio, make_window  # noqa: F401
+from qt_helpers import (EXPLAIN_WAIT_MS, house, isolated_studio, make_window,  # noqa: F401
+                        open_with_model)
 from sketchstudio.models import load_model
 from sketchstudio.tasks.generate import Region, explain_region, generate
 
@@ -16,19 +17,10 @@ def generator_card(tmp_path_factory):
                                 behaviour="generator", name="Tiny generator")
 
 
-def generate_panel(window):
+def open_generator(make_window, card, qtbot):
     from sketchstudio.studio.generate_panel import GeneratePanel
 
-    return next(p for p in window.panels if isinstance(p, GeneratePanel))
-
-
-def open_generator(make_window, card, qtbot):
-    window = make_window(None)
-    with qtbot.waitSignal(window.modelReady, timeout=MODEL_WAIT_MS):
-        window.start(model=str(card))
-    panel = generate_panel(window)
-    assert window.panel_tabs.currentIndex() == window.panels.index(panel)
-    return window, panel
+    return open_with_model(make_window, card, qtbot, GeneratePanel)
 
 
 def test_the_output_follows_the_drawing(make_window, generator_card, qtbot):
@@ -73,9 +65,11 @@ def test_the_ghost_lies_over_the_input_square(make_window, generator_card, qtbot
     panel.ghost_check.setChecked(True)
     layer = window.canvas.overlay("generate")
     assert layer.has("image")
-    from sketchstudio.render.pipeline import raster_extent
-
-    x0, y0, x1, y1 = raster_extent(house(), load_model(str(generator_card)).spec)
+    # The input square of the model, placed back on the canvas: (pixel - offset) / scale.
+    spec = load_model(str(generator_card)).spec
+    scale, offset = spec.placement(house())
+    x0, y0 = -offset / scale
+    x1, y1 = (spec.size - offset) / scale
     rect = layer.item("image").sceneBoundingRect()
     assert (rect.left(), rect.top(), rect.right(), rect.bottom()) == pytest.approx((x0, y0, x1, y1),
                                                                                    rel=1e-6)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import model_zoo
-from qt_helpers import EXPLAIN_WAIT_MS, MODEL_WAIT_MS, house, isolated_studio, make_window  # noqa: F401
+from qt_helpers import (EXPLAIN_WAIT_MS, house, isolated_studio, make_window,  # noqa: F401
+                        open_with_model)
 from sketchstudio.models import load_model
 from sketchstudio.sketch import Sketch
 from sketchstudio.sketch.io import save_sketches
@@ -31,19 +32,10 @@ def gallery_file(tmp_path):
     return path
 
 
-def retrieve_panel(window):
+def open_embedder(make_window, card, qtbot):
     from sketchstudio.studio.retrieve_panel import RetrievePanel
 
-    return next(p for p in window.panels if isinstance(p, RetrievePanel))
-
-
-def open_embedder(make_window, card, qtbot):
-    window = make_window(None)
-    with qtbot.waitSignal(window.modelReady, timeout=MODEL_WAIT_MS):
-        window.start(model=str(card))
-    panel = retrieve_panel(window)
-    assert window.panel_tabs.currentIndex() == window.panels.index(panel)
-    return window, panel
+    return open_with_model(make_window, card, qtbot, RetrievePanel)
 
 
 def open_and_search(window, panel, path, qtbot):
@@ -60,10 +52,15 @@ def test_results_match_the_engine_and_carry_thumbnails(make_window, embed_card, 
     reference = retrieve(house(), model, open_gallery(gallery_file, model), top=12)
     assert [m.row for m in panel.found.matches] == [m.row for m in reference]
     assert panel.results.count() == 12
-    assert all(t is not None and t.shape == (72, 72, 4) for t in panel.found.thumbnails)
-    # An edit searches again.
+    thumbnails = panel.found.thumbnails
+    assert set(thumbnails) == {m.row for m in reference}
+    assert all(t is not None and t.shape == (72, 72, 4) for t in thumbnails.values())
+    assert all(not panel.results.item(i).icon().isNull() for i in range(panel.results.count()))
+    # An edit searches again; rows already drawn are not read back from the gallery again.
     window.document.apply(house().remove_strokes([0]), "Delete")
     qtbot.waitUntil(lambda: panel.found_sketch is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
+    assert not set(panel.found.thumbnails) & set(thumbnails)
+    assert all(not panel.results.item(i).icon().isNull() for i in range(panel.results.count()))
 
 
 def test_picking_a_result_explains_the_similarity_to_it(make_window, embed_card, gallery_file, qtbot):

@@ -14,7 +14,7 @@ from ..progress import CancelledFn, ProgressFn
 from ..render import render_ink, to_model_input
 from ..sketch import Sketch
 from .methods import DEFAULT_QUADRATURE, Problem, check_method, run_method
-from .objectives import CLASSIFY_OBJECTIVES, resolve_target
+from .objectives import CLASSIFY_OBJECTIVES, check_logits, resolve_target
 from .result import Attribution
 
 TOP_K = 5
@@ -88,7 +88,7 @@ def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int |
         else:
             with torch.no_grad():
                 full = model(to_model_input(problem.geometry().composite(), model.spec))
-            _check_logits(full, labels)
+            check_logits(full, labels)
             problem.full_output = full
             target_index = resolve_target(target, labels, int(full[0].argmax()))
             problem.objective = CLASSIFY_OBJECTIVES[objective_name](target_index)
@@ -107,7 +107,7 @@ def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int |
                         "attributed to strokes") from None
 
     if task == "classify" and target_index is None and problem.full_output is not None:
-        _check_logits(problem.full_output, labels)
+        check_logits(problem.full_output, labels)
         target_index = int(problem.full_output[0].argmax())
         prediction = _top_k(problem.full_output, labels)
         # The blank canvas is scored for the sketch's class, not for the blank's own top class.
@@ -120,15 +120,6 @@ def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int |
         point_grads=raw.point_grads, params=raw.params,
         elapsed_ms=(time.perf_counter() - started) * 1000.0, notes=notes,
         model=getattr(model, "id", None), task=task)
-
-
-def _check_logits(output: torch.Tensor, labels: tuple[str, ...]) -> None:
-    if output.ndim != 2 or output.shape[0] != 1:
-        raise UserError(f"a classifier must return (batch, classes) logits, got {tuple(output.shape)}")
-    if labels and output.shape[1] != len(labels):
-        raise UserError(f"the model returns {output.shape[1]} logits but its card lists {len(labels)} labels")
-    if not torch.isfinite(output).all():
-        raise UserError("the model returned NaN or infinite values for this sketch")
 
 
 def _sanity_notes(strokes: np.ndarray, full: float, blank: float, sketch: Sketch) -> list[str]:

@@ -49,6 +49,17 @@ class ClassProbability:
 CLASSIFY_OBJECTIVES = {"logit": ClassLogit, "probability": ClassProbability}
 
 
+def check_logits(output: torch.Tensor, labels: Sequence[str], rows: int = 1) -> None:
+    """A classifier's answer for `rows` inputs: (rows, len(labels)) finite logits, else one line."""
+    if output.ndim != 2 or output.shape[0] != rows:
+        raise UserError(f"a classifier must return (batch, classes) logits, got {tuple(output.shape)}")
+    if labels and output.shape[1] != len(labels):
+        raise UserError(f"the model returns {output.shape[1]} logits but its card lists "
+                        f"{len(labels)} labels")
+    if not torch.isfinite(output).all():
+        raise UserError("the model returned NaN or infinite values for this sketch")
+
+
 def resolve_target(target: str | int | None, labels: Sequence[str], predicted: int) -> int:
     """Target class index from a label, an index (int or digit string), or None (= predicted)."""
     if target is None:

@@ -4,8 +4,6 @@ Only `default_model` is used here; other keys written by other parts of SketchSt
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -28,15 +26,10 @@ def read_settings(data_dir: Path) -> dict[str, Any]:
 
 def write_settings(data_dir: Path, settings: dict[str, Any]) -> None:
     """Atomic replace, so a crash never leaves a half-written file behind."""
+    from ..sketch.io import write_atomically
+
     data_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".toml", dir=data_dir)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            tomli_w.dump(settings, fh)
-        os.replace(tmp, data_dir / SETTINGS_FILENAME)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(data_dir / SETTINGS_FILENAME, lambda file: tomli_w.dump(settings, file))
 
 
 def update_settings(data_dir: Path, **changes: Any) -> None:

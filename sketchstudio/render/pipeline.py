@@ -32,16 +32,16 @@ def place(sketch: Sketch, spec: RenderSpec, device: torch.device | str | None = 
     return Placed(points, Layout.from_lengths(lengths), float(scale), np.asarray(offset))
 
 
-def raster_extent(sketch: Sketch, spec: RenderSpec) -> tuple[float, float, float, float]:
-    """(x0, y0, x1, y1) in sketch units: the square the model's input image covers for `sketch`.
+def pixels_to_sketch(px, py, scale: float, offset) -> tuple[np.ndarray, np.ndarray]:
+    """Input-pixel coordinates (x right, y down) back to sketch units: the inverse of `place`.
 
     Lets a raster-shaped result (a generator's output, a map over the input pixels) be drawn back
     over the strokes it came from.
     """
-    scale, offset = spec.placement(sketch)
-    x0, y0 = (0.0 - np.asarray(offset, dtype=float)) / scale
-    x1, y1 = (spec.size - np.asarray(offset, dtype=float)) / scale
-    return float(x0), float(y0), float(x1), float(y1)
+    offset = np.asarray(offset, dtype=float)
+    return ((np.asarray(px, dtype=float) - offset[0]) / scale,
+            (np.asarray(py, dtype=float) - offset[1]) / scale)
+
 
 
 def rasterise(placed: Placed, spec: RenderSpec) -> StrokeInk:

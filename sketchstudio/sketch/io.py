@@ -89,10 +89,11 @@ def load_document(path: PathArg, index: int = 0) -> Document:
     return Document(load_sketch(path, index))
 
 
-def _write(path: PathArg, write: Callable[[BinaryIO], None]) -> None:
-    """Atomic: a temporary file in the same folder, flushed to disk (fsync), then renamed over
-    `path`. Whatever fails (disk full, permission denied, a read-only folder, a bad value), the
-    previous file is left exactly as it was and the error is one line naming the path and why."""
+def write_atomically(path: PathArg, write: Callable[[BinaryIO], None]) -> None:
+    """Write `path` whole or not at all: `write(file)` into a temporary file in the same folder,
+    flushed to disk (fsync), renamed over `path`, and the rename made durable. Whatever fails (disk
+    full, permission denied, a read-only folder, `write` itself) propagates, and the previous file
+    is left exactly as it was. Every file SketchStudio writes for the user goes through here."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
@@ -102,15 +103,21 @@ def _write(path: PathArg, write: Callable[[BinaryIO], None]) -> None:
             os.fsync(file.fileno())
         os.replace(temporary, path)
         _fsync_folder(path.parent)
-    except (BadValue, SketchError) as exc:
-        raise SketchFileError(path, f"cannot save: {exc}") from None
-    except OSError as exc:
-        raise SketchFileError(path, f"cannot write: {exc.strerror or exc}") from None
     finally:
         try:
             temporary.unlink(missing_ok=True)
         except OSError:
             pass   # e.g. a read-only folder, where the temporary file was never created
+
+
+def _write(path: PathArg, write: Callable[[BinaryIO], None]) -> None:
+    """`write_atomically`, with any failure as one line naming the path and why."""
+    try:
+        write_atomically(path, write)
+    except (BadValue, SketchError) as exc:
+        raise SketchFileError(Path(path), f"cannot save: {exc}") from None
+    except OSError as exc:
+        raise SketchFileError(Path(path), f"cannot write: {exc.strerror or exc}") from None
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QListWidget, QListWidgetItem, Q
 
 from ..sketch import Sketch
 from ..tasks.assist import DEFAULT_BUDGET, AssistResult, assist
+from ..tasks.displacement import flat_points
 from .panels import Studio, register_panel
 from .tool_panel import ToolPanel
 
@@ -116,7 +117,7 @@ class AssistPanel(ToolPanel):
         if self.show_moves.isChecked() and moved:
             edited = result.apply(moved)
             layer.set_ghost([edited.strokes[k].points for k in moved], GHOST)
-            starts = np.concatenate([s.points for s in sketch.strokes])
+            starts = flat_points(sketch)
             layer.set_arrows(starts, starts + result.displacement, MOVE)
         if self.show_against.isChecked():
             layer.set_halos([sketch.strokes[h.stroke].points for h in result.hints

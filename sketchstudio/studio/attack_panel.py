@@ -14,9 +14,10 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QSpinBox, QWidget
 from ..sketch import Sketch
 from ..tasks.attack import DEFAULT_BUDGET, DEFAULT_STEPS, RESTARTS, attack
 from ..tasks.displacement import apply as apply_displacement
+from ..tasks.displacement import flat_points, split
 from .panels import Studio, register_panel
 from .plots import _style
-from .tool_panel import ToolPanel, flat_to_strokes
+from .tool_panel import ToolPanel
 
 GHOST = QColor(178, 24, 43, 170)
 ARROWS = QColor(178, 24, 43)
@@ -169,14 +170,11 @@ class AttackPanel(ToolPanel):
         if self.result is None:
             return
         sketch, result = self.result_sketch, self.result
-        starts = np.concatenate([s.points for s in sketch.strokes])
-        ends = starts + result.displacement
-        moved = sorted({k for k, part in enumerate(flat_to_strokes(sketch, result.displacement))
-                        if np.abs(part).max(initial=0.0) > 0})
-        layer.set_ghost([s.points for k, s in enumerate(result.edited.strokes) if k in moved],
-                        GHOST)
+        starts = flat_points(sketch)
+        moved = [k for k, part in enumerate(split(result.displacement, sketch)) if part.any()]
+        layer.set_ghost([result.edited.strokes[k].points for k in moved], GHOST)
         if self.show_arrows.isChecked():
-            layer.set_arrows(starts, ends, ARROWS)
+            layer.set_arrows(starts, starts + result.displacement, ARROWS)
 
     def edited_sketch(self, strokes: list[int] | None = None) -> Sketch:
         if strokes is None:

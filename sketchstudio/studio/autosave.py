@@ -31,7 +31,7 @@ from ..models import paths
 from ..sketch import Sketch
 from ..sketch.formats import Document
 from ..sketch.formats.native import StrokeTextCache
-from ..sketch.io import load_document, save_document
+from ..sketch.io import load_document, save_document, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -145,12 +145,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _write_meta(path: Path, meta: dict) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", encoding="utf-8") as file:
-        json.dump(meta, file)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
+    write_atomically(path, lambda file: file.write(json.dumps(meta).encode("utf-8")))
 
 
 # --- the writer thread -----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QL
 from ..explain import Attribution
 from ..sketch import Sketch
 from ..tasks.retrieve import Gallery, Match, objective_for, open_gallery, refine_match, retrieve
+from ..render import ink_to_gray
 from .overlay import rgba_image
 from .panels import Studio, TaskPanel, _heading, _rule, register_panel
 from .worker import ModelInfo
@@ -29,22 +30,18 @@ THUMB = 72
 
 @dataclass(frozen=True)
 class Found:
-    """A search's results with their thumbnails ((THUMB, THUMB, 4) uint8 each, None if unreadable)."""
+    """A search's results and the thumbnails of the rows not seen before ((THUMB, THUMB, 4) uint8,
+    None if unreadable)."""
 
     matches: list[Match]
-    thumbnails: list[np.ndarray | None]
+    thumbnails: dict[int, np.ndarray | None]
 
 
 def thumbnail(gallery: Gallery, row: int) -> np.ndarray | None:
     """A small dark-on-white picture of a gallery item (runs in the worker: no Qt)."""
     try:
         if gallery.kind == "sketch":
-            from ..render import RenderSpec, render_ink
-
-            spec = RenderSpec(size=THUMB, sigma=0.9, width=0.6, fit="center", margin=0.08)
-            ink = render_ink(gallery.load_sketch(row), spec).numpy()
-            grey = np.round(255 * (1.0 - 0.85 * ink)).astype(np.uint8)
-            rgb = np.dstack([grey] * 3)
+            rgb = np.dstack([ink_to_gray(gallery.load_sketch(row), THUMB)] * 3)
         else:
             from PIL import Image
 
@@ -57,9 +54,12 @@ def thumbnail(gallery: Gallery, row: int) -> np.ndarray | None:
     return np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
 
 
-def search_with_thumbnails(sketch: Sketch, model, gallery: Gallery, top: int) -> Found:
+def search_with_thumbnails(sketch: Sketch, model, gallery: Gallery, top: int,
+                           known: frozenset[int] = frozenset()) -> Found:
+    """Search, and draw the results' thumbnails except those of the `known` rows: reading a
+    drawing back from a large gallery file is the slow part, so each row is drawn once."""
     matches = retrieve(sketch, model, gallery, top=top) if len(sketch) else []
-    return Found(matches, [thumbnail(gallery, m.row) for m in matches])
+    return Found(matches, {m.row: thumbnail(gallery, m.row) for m in matches if m.row not in known})
 
 
 @register_panel
@@ -70,6 +70,7 @@ class RetrievePanel(TaskPanel):
     def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
         super().__init__(studio, parent)
         self.gallery: Gallery | None = None
+        self.thumbnails: dict[int, QIcon | None] = {}     # by gallery row, for this gallery
         self.found: Found | None = None
         self.found_sketch: Sketch | None = None
         self.picked_row: int | None = None
@@ -164,6 +165,7 @@ class RetrievePanel(TaskPanel):
 
     def _opened(self, gallery: Gallery) -> None:
         self.gallery = gallery
+        self.thumbnails = {}
         self._clear_results()
         self.gallery_label.setText(self._describe(gallery))
         if gallery.skipped:
@@ -199,22 +201,27 @@ class RetrievePanel(TaskPanel):
             self._timer.start()       # the gallery (or a refinement) is still working
             return
         sketch, gallery, top = self.studio.document.sketch, self.gallery, self.top_spin.value()
+        known = frozenset(self.thumbnails)
         self.studio.run_task("Search", lambda model, progress, cancelled:
-                             search_with_thumbnails(sketch, model, gallery, top),
+                             search_with_thumbnails(sketch, model, gallery, top, known),
                              lambda found: self._found(sketch, gallery, found), quiet=True)
 
     def _found(self, sketch: Sketch, gallery: Gallery, found: Found) -> None:
         if sketch is not self.studio.document.sketch or gallery is not self.gallery:
             return
+        for row, thumb in found.thumbnails.items():
+            self.thumbnails[row] = (QIcon(QPixmap.fromImage(rgba_image(thumb)))
+                                    if thumb is not None else None)
         self.found, self.found_sketch = found, sketch
         picked = self.picked_row
         self.results.blockSignals(True)
         try:
             self.results.clear()
-            for match, thumb in zip(found.matches, found.thumbnails):
+            for match in found.matches:
                 item = QListWidgetItem(f"{match.word or Path(match.source).stem}\n{match.similarity:.3f}")
-                if thumb is not None:
-                    item.setIcon(QIcon(QPixmap.fromImage(rgba_image(thumb))))
+                icon = self.thumbnails.get(match.row)
+                if icon is not None:
+                    item.setIcon(icon)
                 item.setToolTip(f"#{match.rank} · similarity {match.similarity:.4f}\n"
                                 f"{match.source}" + (f" #{match.index}" if match.index else ""))
                 item.setData(Qt.ItemDataRole.UserRole, match.row)
@@ -278,6 +285,7 @@ class RetrievePanel(TaskPanel):
     def on_model(self, info: ModelInfo | None) -> None:
         # Embeddings belong to the model that made them: a new model needs the gallery again.
         self.gallery = None
+        self.thumbnails = {}
         self._clear_results()
         active = info is not None and info.task == "embed"
         for widget in (self.open_button, self.top_spin, self.results):

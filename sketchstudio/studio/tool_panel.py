@@ -7,7 +7,6 @@ the edit of the drawing on screen.
 """
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QSizePolicy, QVBoxLayout, QWidget)
@@ -205,9 +204,3 @@ class ToolPanel(TaskPanel):
         if self.result is not None and sketch is not self.result_sketch:
             self.discard()
             self.status.setText("The drawing changed: the preview was dropped.")
-
-
-def flat_to_strokes(sketch: Sketch, flat: np.ndarray) -> list[np.ndarray]:
-    """(P, 2) points in the sketch's point order -> one array per stroke."""
-    bounds = np.cumsum([0] + sketch.points_per_stroke())
-    return [flat[bounds[k]:bounds[k + 1]] for k in range(len(sketch))]

@@ -29,6 +29,7 @@ from ..errors import UserError
 from ..explain.objectives import resolve_target
 from ..progress import CancelledFn, ProgressFn, check, report
 from ..render import to_model_input
+from ..render.pipeline import pixels_to_sketch
 from ..sketch import Sketch
 from . import displacement as disp
 from .scoring import PointScorer, probabilities, probabilities_many
@@ -113,8 +114,7 @@ class AssistResult:
     def pixel_to_sketch(self, px, py) -> tuple[np.ndarray, np.ndarray]:
         """Raster pixel coordinates (x right, y down; pixel (i, j) covers [j, j+1) x [i, i+1))
         to sketch coordinates."""
-        return ((np.asarray(px, float) - self.raster_offset[0]) / self.raster_scale,
-                (np.asarray(py, float) - self.raster_offset[1]) / self.raster_scale)
+        return pixels_to_sketch(px, py, self.raster_scale, self.raster_offset)
 
     def raster_extent(self) -> tuple[float, float, float, float]:
         """(x0, y0, x1, y1): where the whole ink_help image lies on the canvas, sketch units."""

@@ -29,6 +29,7 @@ import torch
 from ..errors import UserError
 from ..progress import CancelledFn, ProgressFn, check, report
 from ..render import render_ink, to_model_input
+from ..render.pipeline import pixels_to_sketch
 from ..sketch import Sketch
 
 TASK = "generate"
@@ -242,8 +243,7 @@ class GenerationResult:
     def output_to_sketch(self, x: "float | np.ndarray", y: "float | np.ndarray") -> tuple:
         """Output pixel coordinates (pixel centres at +0.5) -> sketch coordinates."""
         sx, sy = self.input_size / self.width, self.input_size / self.height
-        return ((np.asarray(x) * sx - self.offset[0]) / self.scale,
-                (np.asarray(y) * sy - self.offset[1]) / self.scale)
+        return pixels_to_sketch(np.asarray(x) * sx, np.asarray(y) * sy, self.scale, self.offset)
 
     def sketch_to_output(self, x: "float | np.ndarray", y: "float | np.ndarray") -> tuple:
         sx, sy = self.width / self.input_size, self.height / self.input_size

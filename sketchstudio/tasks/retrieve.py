@@ -422,12 +422,12 @@ def _read_json(path: Path) -> Any:
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    from ..sketch.io import write_atomically
+
     try:
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomically(path, lambda file: file.write(json.dumps(data).encode("utf-8")))
     except OSError:
-        tmp.unlink(missing_ok=True)
+        pass    # a cache that cannot be written is only slower next time
 
 
 def model_digest(model: Any, kind: str) -> str:

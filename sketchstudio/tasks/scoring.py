@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
+from ..explain.objectives import check_logits
 from ..render import Layout, render, stroke_ink, to_model_input
 from ..sketch import Sketch
 from .displacement import flat_points
@@ -41,14 +42,7 @@ def probabilities_many(sketches, model: Any, batch: int = 64) -> np.ndarray:
 
 
 def _check(logits: torch.Tensor, model: Any, rows: int = 1) -> None:
-    labels = tuple(getattr(model, "labels", ()))
-    if logits.ndim != 2 or logits.shape[0] != rows:
-        raise UserError(f"a classifier must return (batch, classes) logits, got {tuple(logits.shape)}")
-    if labels and logits.shape[1] != len(labels):
-        raise UserError(f"the model returns {logits.shape[1]} logits but its card lists "
-                        f"{len(labels)} labels")
-    if not torch.isfinite(logits).all():
-        raise UserError("the model returned NaN or infinite values for this sketch")
+    check_logits(logits, tuple(getattr(model, "labels", ())), rows)
 
 
 class PointScorer:
