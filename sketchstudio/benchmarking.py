@@ -101,6 +101,31 @@ def median_ms(fn: Callable[[], object], repeats: int = 5, budget_s: float = 20.0
     return float(np.median(times) * 1000.0)
 
 
+def interleaved_ms(fns: dict[str, Callable[[], object]], repeats: int = 5,
+                   budget_s: float = 60.0) -> dict[str, list[float]]:
+    """Wall times (ms) of every function, taken round-robin: repeat r runs each function once, in
+    turn, on the same input. A busy machine slows a whole round rather than one method, so ratios
+    taken within a round (then their median) are far steadier than ratios of separate medians.
+    One warm-up round first; fewer rounds when one round is slow."""
+    start = time.perf_counter()
+    for fn in fns.values():
+        fn()
+    warm = time.perf_counter() - start
+    rounds = max(1, min(repeats, int(budget_s / max(warm, 1e-6))))
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            started = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - started) * 1000.0)
+    return times
+
+
+def median_ratio(numerator: list[float], denominator: list[float]) -> float:
+    """Median of the per-round ratios (rounds taken by `interleaved_ms`)."""
+    return float(np.median(np.asarray(numerator) / np.asarray(denominator)))
+
+
 def peak_mb(fn: Callable[[], object], device: torch.device) -> float:
     """Peak tensor memory of one run: CUDA's allocator statistics, or the profiler's CPU events."""
     if device.type == "cuda":

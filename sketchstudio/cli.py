@@ -10,6 +10,9 @@ import importlib
 import sys
 
 from .errors import UserError
+from .stoppable import TimeLimitExceeded, run_stoppable, time_limit_type
+from .stdout_guard import model_output_to_stderr
+from .textsafe import printable
 
 # sub-command name -> module under sketchstudio.commands
 COMMANDS = {
@@ -43,13 +46,42 @@ def build_parser(modules: dict[str, object]) -> argparse.ArgumentParser:
         prog="sketchstudio",
         description="See, stroke by stroke, why a sketch model decides what it decides.",
         epilog="With no command, the studio opens: sketchstudio [--open FILE] [--index N] "
-               "[--model ID|CARD] [--method sla-grad|sla|psla|occlusion] [--screenshot OUT.png] "
+               "[--model ID|CARD] [--method live|sla|sla-grad|psla|occlusion] [--screenshot OUT.png] "
                "[--restore | --no-restore] [--self-test]")
     parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the best available)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in modules.values():
         module.add_parser(sub)
+    _add_time_limit(sub)
     return parser
+
+
+# Commands that run models (untrusted code, as far as time goes): they run on a worker thread so
+# that Ctrl+C and --time-limit stop them even inside a model's endless loop (see stoppable.py).
+_STOPPABLE = ("models", "explain", "eval", "assist", "attack", "retrieve", "generate")
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    if args.command not in _STOPPABLE:
+        return args.run(args)
+    limit = getattr(args, "time_limit", None)
+    return run_stoppable(lambda: args.run(args), time_limit=limit,
+                         name=f"sketchstudio {args.command}")
+
+
+def _add_time_limit(sub) -> None:
+    """--time-limit for the commands that run models but do not define one themselves."""
+    for name in _STOPPABLE:
+        command = sub.choices.get(name)
+        if command is None or name == "models":   # models check/add define their own default
+            continue
+        try:
+            command.add_argument("--time-limit", type=time_limit_type, default=None,
+                                 metavar="SECONDS",
+                                 help="stop with one error line after this many seconds "
+                                      "(default: no limit; Ctrl+C always stops)")
+        except argparse.ArgumentError:
+            pass   # the command has its own
 
 
 def _run_studio(argv: list[str]) -> int:
@@ -76,9 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         return _run_studio(argv)
     try:
-        return int(args.run(args) or 0)
-    except UserError as exc:
+        # A model's own printing (TorchScript print goes to descriptor 1) must not corrupt output.
+        with model_output_to_stderr():
+            return int(_run_command(args) or 0)
+    except TimeLimitExceeded as exc:
         print(f"sketchstudio {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except UserError as exc:
+        # Messages quote files and models: escape control characters before the terminal sees them.
+        print(f"sketchstudio {args.command}: error: {printable(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"sketchstudio {args.command}: interrupted", file=sys.stderr)

@@ -173,3 +173,21 @@ def test_card_semantics_matter(handtex_card, greek):
     flipped = replace(model.spec, ink="light-on-dark")
     top1, _ = _accuracy(model, flipped, items[::4], known)
     assert top1 < 0.05
+
+
+def test_live_colours_on_handtex_are_as_faithful_as_occlusion(handtex_card, greek):
+    """The live colouring on a model nobody here wrote, on real Omniglot strokes: as faithful as
+    exact occlusion, strong strokes never coloured with the wrong sign, and the colours depend on
+    what the model learned (its re-initialised copy ranks strokes differently)."""
+    from sketchstudio.commands.eval_faithfulness import evaluate
+
+    items, _known = greek
+    model = load_model(handtex_card, device="cpu")
+    sketches = [sketch for sketch, _ in items[::8]]          # 58 letters, every letter
+    summary = evaluate(model, sketches, ["live", "occlusion"])
+    live, occlusion = summary["live"], summary["occlusion"]
+    assert live["ran"] == ["live:occlusion"]
+    assert live["deletion_auc"] <= occlusion["deletion_auc"] + 0.005
+    assert live["sign_agreement"] >= 0.97 and live["strong_strokes"] >= 30
+    assert live["randomisation_rank_corr"] < 0.5
+    assert live["deletion_auc"] < summary["random"]["deletion_auc"]

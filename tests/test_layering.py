@@ -11,8 +11,9 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "sketchstudio"
 QT = {"PySide6", "pyqtgraph", "shiboken6"}
 TORCH = {"torch", "torchvision"}
-# What sketch/ may import from its own project: itself and the plain-Python error type.
-SKETCH_MAY_USE = {"sketchstudio.sketch", "sketchstudio.errors"}
+# What sketch/ may import from its own project: itself and the plain-Python error and progress
+# (cancellation) types.
+SKETCH_MAY_USE = {"sketchstudio.sketch", "sketchstudio.errors", "sketchstudio.progress"}
 
 
 def _module_name(path: Path) -> str:

@@ -208,14 +208,34 @@ def test_headless_launches_never_ask_and_keep_the_journal(make_window, isolated_
     assert not left.exists()
 
 
-def test_journals_of_running_sessions_are_not_offered(isolated_studio):
+def test_journals_of_running_sessions_are_not_offered(make_window, isolated_studio, qtbot):
+    """A running session is one that holds its journal's lock (pids are not identity: see
+    tests/test_safety_journal_identity.py); another process's and our own are not offered."""
     from sketchstudio.studio import autosave
 
     folder = isolated_studio / "data" / "autosave"
     folder.mkdir(parents=True)
-    save_document(folder / f"{os.getppid()}.json", Document(house()))   # a live process
-    save_document(folder / f"{os.getpid()}.json", Document(house()))    # ourselves
-    assert autosave.find_orphans() == []
+    other = folder / "0123456789abcdef.json"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pathlib import Path; "
+         "from sketchstudio.studio import journal_lock; "
+         "lock = journal_lock.create(Path(sys.argv[1])); print('HELD', flush=True); "
+         "sys.stdin.read()", str(folder / "0123456789abcdef.lock")],
+        cwd=PROJECT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=str(PROJECT)))
+    try:
+        assert holder.stdout.readline().strip() == "HELD"     # the other session is running
+        save_document(other, Document(house()))
+        window = make_window(persist=True)      # ourselves
+        window.document.apply(house(), "draw")
+        qtbot.waitUntil(window.autosave.path.exists, timeout=1000)
+        assert autosave.find_orphans() == []
+    finally:
+        holder.stdin.close()
+        holder.wait(30)
+    orphans = autosave.find_orphans()           # its process ended: now it is an orphan
+    assert [j.path for j in orphans] == [other]
+    orphans[0].release()
 
 
 # --- the real thing: SIGKILL a running studio, relaunch, compare -----------------------------------

@@ -19,6 +19,7 @@ import json
 import os
 import tempfile
 import time
+import unicodedata
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -32,6 +33,9 @@ from hypothesis import strategies as st
 from sketchstudio.errors import UserError
 from sketchstudio.models import load_card
 from sketchstudio.sketch.io import SketchFileError, count_sketches, iter_sketches, load_document
+# Issue 19's metadata class: the raw-file builders and the round-trip check live with its tests.
+from test_safety_formats_roundtrip import (_build, check_round_trip, drawings, raw_attribution,
+                                           raw_metadata)
 
 EXAMPLES = int(os.environ.get("SKETCHSTUDIO_FUZZ_EXAMPLES", "40"))
 # Under the fuzz run a slow input is a failure (a hang); in the suite the shared CPU decides.
@@ -236,6 +240,98 @@ def test_fuzz_native_json(data):
     _read_all(_file(".json", data), "json")
 
 
+# --- issue 19: <use> amplification, long attributes, npz headers, metadata no writer can write -------
+@st.composite
+def svg_use_graphs(draw) -> bytes:
+    """Elements with ids that <use> each other: fan-outs, chains, cycles, missing targets, and the
+    attributes svgelements parses slowly (long or malformed colours, transforms, lengths, CSS)."""
+    ids = [f"e{i}" for i in range(draw(st.integers(1, 8)))]
+    slow = st.sampled_from(["rgb(" + "1" * 3000, "1" + " " * 3000 + "x", "scale(1) " * 200,
+                            "rotate(" + "9" * 900 + ")", "1" * 50, "translate(1,2)", "none",
+                            "url(" + "(" * 2000])
+    parts = []
+    for ident in ids:
+        uses = "".join(
+            f'<use {draw(st.sampled_from(["href", "xlink:href"]))}="#{draw(st.sampled_from(ids + ["nothing"]))}"'
+            + (f' x="{draw(st.integers(-5, 5))}"' if draw(st.booleans()) else "") + "/>"
+            for _ in range(draw(st.integers(0, 12))))
+        attribute = draw(st.sampled_from(["fill", "stroke", "transform", "x", "style",
+                                          "stroke-width", "viewBox", "class"]))
+        value = draw(slow).replace('"', "'")
+        if attribute == "style":
+            value = f"{draw(st.sampled_from(['fill', 'transform', 'display', 'x']))}:{value}"
+        shape = draw(st.sampled_from(['<path d="M0 0 L1 1"/>', '<rect width="1" height="1"/>',
+                                      '<path d="M0 0' + " C 0 1e6 1 -1e6 1 0" * 20 + '"/>', ""]))
+        parts.append(f'<g id="{ident}" {attribute}="{value}">{shape}{uses}</g>')
+    sheet = draw(st.sampled_from(["", "<style>.a{display:none}</style>",
+                                  "<style>" + "/*" * 2000 + "</style>",
+                                  "<style>* {transform: scale(1)} " + "a" * 5000 + "</style>"]))
+    wrap = draw(st.integers(0, 3))
+    body = sheet + "<g>" * wrap + "".join(parts) + "</g>" * wrap
+    return _damage(draw, ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink='
+                          '"http://www.w3.org/1999/xlink">' + body + "</svg>").encode())
+
+
+@FUZZ
+@given(data=svg_use_graphs())
+def test_fuzz_svg_use_amplification_and_long_attributes(data):
+    _read_all(_file(".svg", data), "svg-use")
+
+
+def _npy_header(shape, descr: str) -> bytes:
+    header = ("{'descr': %r, 'fortran_order': False, 'shape': %r, }" % (descr, shape)).encode()
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+
+
+huge_dims = st.integers(-2, 3) | st.sampled_from([2 ** 31, 2 ** 32, 2 ** 33, 2 ** 62, 2 ** 63 - 1,
+                                                  2 ** 64, 10 ** 15, 3 * 2 ** 61])
+
+
+@st.composite
+def npz_headers(draw) -> bytes:
+    """.npy members whose headers declare huge, negative or wrapping shapes, and lengths arrays
+    whose counts overflow when summed."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in draw(st.lists(st.sampled_from(["train", "train_lengths", "train_metadata"]),
+                                  min_size=1, max_size=3, unique=True)):
+            shape = tuple(draw(st.lists(huge_dims, max_size=3)))
+            descr = draw(st.sampled_from(["<i2", "<i8", "<u8", "<f8", "<U0", "<U4", "|V0", "|b1"]))
+            count = 1
+            for n in shape:
+                count *= n
+            if 0 <= count <= 64 and draw(st.booleans()):
+                dtype = np.dtype(descr)
+                values = draw(st.lists(st.integers(0, 2 ** 64 - 1) | st.just(2 ** 62),
+                                       min_size=count, max_size=count))
+                with np.errstate(all="ignore"):
+                    data = np.array(values, dtype=np.uint64).astype(dtype).tobytes() \
+                        if dtype.kind in "iuf" else b"\0" * (count * dtype.itemsize)
+            else:
+                data = draw(st.binary(max_size=32))
+            archive.writestr(name + ".npy", _npy_header(shape, descr) + data)
+    return buffer.getvalue()
+
+
+@FUZZ
+@given(data=npz_headers())
+def test_fuzz_npz_headers(data):
+    _read_all(_file(".npz", data), "npz-header")
+
+
+@FUZZ
+@given(suffix=st.sampled_from([".ndjson", ".npz", ".svg", ".json"]), data=st.data())
+def test_fuzz_metadata_no_writer_can_write(suffix, data):
+    """Files whose metadata holds lone surrogates, 1e999, 4,400-digit integers or deep nesting:
+    each is refused in one line, or written to every format and read back (item 4)."""
+    COUNTS["metadata"] += 1
+    path = _FOLDER / f"metadata{suffix}"
+    path.write_bytes(_build(suffix, data.draw(drawings()), data.draw(raw_metadata),
+                            data.draw(raw_attribution)))
+    check_round_trip(path, _FOLDER)
+
+
 # --- model cards (TOML) ----------------------------------------------------------------------------
 toml_scalars = (st.booleans() | st.integers(-10**9, 10**9) | st.floats(allow_nan=True)
                 | st.text(max_size=10))
@@ -288,6 +384,74 @@ def test_fuzz_model_cards(card_folder, data):
         load_card(path)
     except UserError as exc:
         assert "\n" not in str(exc) and str(exc).startswith(str(path)), str(exc)
+
+
+# Issue 19: values tomllib accepts but nothing after it can use (integers of over 4,300 digits,
+# 5,000-digit hex, nesting thousands deep), dates, nan and control characters. A card either loads
+# and then shows as strict JSON and as escaped text, or is refused in one line.
+hostile_toml_values = st.sampled_from([
+    "9" * 4301, "-" + "1" * 5000, "0x" + "f" * 5000, "0o" + "7" * 3000, "9223372036854775808",
+    "[" * 2000 + "]" * 2000, "[" * 33 + "]" * 33, "{a = " * 400 + "1" + "}" * 400,
+    "nan", "-inf", "[nan, inf]", "1979-05-27T07:32:00-08:00", "1979-05-27", "07:32:00",
+    '"\\u001b[2J\\u202e\\u0000\\u009b\\u2028"', '"\\ud7ff"', "'\x1b'"])
+
+
+@st.composite
+def hostile_card_files(draw) -> bytes:
+    key = draw(st.sampled_from(["extra", "name", "description", "labels", "file", "size"]))
+    value = draw(hostile_toml_values)
+    base = {"name": "Fuzzed", "task": "classify", "file": "model.pt", "labels": ["a", "b"]}
+    lines = [f"{k} = {json.dumps(v)}" for k, v in base.items() if k != key]
+    lines.append(f"{key} = {value}" if key != "size" else "")
+    section = ["[input]", "channels = 1", 'ink = "light-on-dark"', 'fit = "center"',
+               f"size = {value}" if key == "size" else "size = 28"]
+    return _damage(draw, "\n".join(lines + section).encode())
+
+
+@FUZZ
+@given(data=hostile_card_files())
+def test_fuzz_model_cards_hostile_values(card_folder, data):
+    from sketchstudio.commands.models import _strict_json
+    from sketchstudio.textsafe import printable
+
+    COUNTS["card-hostile"] += 1
+    path = card_folder / "card.toml"
+    path.write_bytes(data)
+    try:
+        card = load_card(path)
+    except UserError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith(str(path)), str(exc)
+        return
+    json.loads(_strict_json(card.to_dict()))          # strict JSON, never NaN or a repr
+    for text in (card.name, card.description, *card.labels):
+        shown = printable(text)    # nothing left that a terminal would act on
+        assert not any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in shown)
+        assert "\u202e" not in shown
+
+
+# Card names the system refuses or that lead nowhere: too long (a part over 255 bytes, or the whole
+# path over 4,096), NUL, control characters, links that loop or dangle, a FIFO. One line each.
+card_names = st.lists(st.sampled_from(["card.toml", "loop", "dangling", "fifo.toml", "..", ".",
+                                       "x" * 255, "y" * 300, "a\0b", "\x1b[2J", "\udcff", ""]),
+                      min_size=1, max_size=20).map("/".join)
+
+
+@FUZZ
+@given(name=card_names)
+def test_fuzz_model_card_names(card_folder, name):
+    COUNTS["card-name"] += 1
+    for link, target in (("loop", "loop"), ("dangling", "nowhere")):
+        if not os.path.lexists(card_folder / link):
+            os.symlink(target, card_folder / link)
+    if hasattr(os, "mkfifo") and not os.path.lexists(card_folder / "fifo.toml"):
+        os.mkfifo(card_folder / "fifo.toml")
+    (card_folder / "card.toml").write_text(
+        'name = "x"\ntask = "classify"\nfile = "model.pt"\nlabels = ["a"]\n[input]\n'
+        'size = 28\nchannels = 1\nink = "light-on-dark"\nfit = "center"\n')
+    try:
+        load_card(card_folder / name)     # never blocks on the FIFO, never raises anything else
+    except UserError as exc:
+        assert "\n" not in str(exc), str(exc)
 
 
 # --- attacks and size limits ---------------------------------------------------------------------

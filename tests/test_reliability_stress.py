@@ -60,7 +60,7 @@ def test_fast_edits_end_with_the_colours_of_the_final_document(make_window, tiny
     # A large drawing is recoloured a slice per event-loop turn: wait for the last slice.
     qtbot.waitUntil(lambda: not window.canvas.heat_pending, timeout=EXPLAIN_WAIT_MS)
     sketch, result = window.last_result
-    reference = explain(final, load_model(tiny_card, device="cpu"), method="sla-grad")
+    reference = explain(final, load_model(tiny_card, device="cpu"), method="live")
     np.testing.assert_allclose(result.strokes, reference.strokes, rtol=1e-4, atol=1e-6)
     want = heat_rgb(np.asarray(reference.strokes, dtype=float), window.heat.scale).astype(int)
     got = np.array([(c.red(), c.green(), c.blue()) for c in window.canvas.stroke_colours()])

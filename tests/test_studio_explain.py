@@ -27,8 +27,8 @@ def test_heat_colours_equal_explain_on_the_same_snapshot(make_window, tiny_card,
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
         window.document.apply(house(), "Import")
     sketch, shown = window.last_result
-    assert sketch is window.document.sketch and shown.method == "sla-grad"
-    reference = explain(sketch, load_model(str(tiny_card), device="cpu"), method="sla-grad")
+    assert sketch is window.document.sketch and shown.method == "live:occlusion"
+    reference = explain(sketch, load_model(str(tiny_card), device="cpu"), method="live")
     np.testing.assert_allclose(shown.strokes, reference.strokes, rtol=1e-5, atol=1e-7)
     colours = [rgb(c) for c in window.canvas.stroke_colours()]
     assert colours == expected_colours(reference.strokes)
@@ -76,7 +76,7 @@ def test_changing_the_target_re_explains(make_window, wide_card, qtbot):
         window.set_target("dog")
     sketch, result = window.last_result
     assert result.target == "dog"
-    reference = explain(sketch, load_model(str(wide_card), device="cpu"), method="sla-grad",
+    reference = explain(sketch, load_model(str(wide_card), device="cpu"), method="live",
                         target="dog")
     np.testing.assert_allclose(result.strokes, reference.strokes, rtol=1e-5, atol=1e-7)
     panel = window.panels[0]
@@ -142,7 +142,7 @@ def test_latest_wins_the_running_job_is_cancelled(make_window, gated, qtbot):
     first = window.worker.generation
     assert window.progress.isVisible() and window.cancel_button.isVisible()
     assert gated.entered.wait(10)
-    draw_line(window.canvas, (30, 30), (90, 40))   # an edit: job B (live) replaces A
+    draw_line(window.canvas, (30, 30), (90, 40))   # an edit: job B (sla again) replaces A
     latest = window.document.sketch
     qtbot.waitUntil(lambda: window.worker.generation > first, timeout=2000)
     gated.gate.set()
@@ -150,7 +150,8 @@ def test_latest_wins_the_running_job_is_cancelled(make_window, gated, qtbot):
                     timeout=EXPLAIN_WAIT_MS)
     assert first in cancelled                      # A stopped at its next check
     assert all(g != first for g, _s, _r in explained)
-    assert window.last_result[1].method == "sla-grad" and len(window.last_result[1].strokes) == 5
+    # The edit reran the chosen method, not some other "live" one.
+    assert window.last_result[1].method == "sla" and len(window.last_result[1].strokes) == 5
     assert not window.progress.isVisible()
 
 
@@ -162,7 +163,7 @@ def test_results_for_outdated_snapshots_are_dropped(make_window, gated, qtbot):
     window.explanationShown.connect(lambda: shown.append(window.last_result[0]))
     gated.gate.clear()
     gated.entered.clear()
-    window.document.apply(house(), "Import")       # job A (sla-grad: one pass, finishes)
+    window.document.apply(house(), "Import")       # job A (live occlusion: one batch, finishes)
     qtbot.waitUntil(lambda: gated.entered.is_set(), timeout=EXPLAIN_WAIT_MS)
     window.document.apply(house().remove_strokes([3]), "Erase")   # job B
     latest = window.document.sketch
@@ -261,7 +262,7 @@ def test_a_large_drawing_is_recoloured_in_slices_to_the_same_colours(make_window
     # The first slice is on screen at once; the rest follow on the next event-loop turns.
     assert window.canvas.heat_pending
     qtbot.waitUntil(lambda: not window.canvas.heat_pending, timeout=EXPLAIN_WAIT_MS)
-    reference = explain(big, load_model(str(tiny_card), device="cpu"), method="sla-grad")
+    reference = explain(big, load_model(str(tiny_card), device="cpu"), method="live")
     expected = [tuple(int(c) for c in row) for row in heat_rgb(reference.strokes)]
     assert [rgb(c) for c in window.canvas.stroke_colours()] == expected
 

@@ -47,7 +47,7 @@ def test_a_dragged_region_colours_the_strokes_by_what_they_made(make_window, gen
     sketch, shown = window.last_result
     assert sketch is window.document.sketch and shown.objective == "region-mean"
     reference = explain_region(house(), load_model(str(generator_card), device="cpu"),
-                               region=panel.region, method="sla-grad")
+                               region=panel.region, method="live")
     np.testing.assert_allclose(shown.strokes, reference.strokes, rtol=1e-5, atol=1e-7)
     assert "Region x 2" in panel.region_label.text()
     # Outside the image: said, and the region in force stays.

@@ -73,7 +73,7 @@ def test_picking_a_result_explains_the_similarity_to_it(make_window, embed_card,
     sketch, shown = window.last_result
     model = load_model(str(embed_card), device="cpu")
     reference = explain_match(sketch, model, open_gallery(gallery_file, model), row,
-                              method="sla-grad")
+                              method="live")
     np.testing.assert_allclose(shown.strokes, reference.strokes, rtol=1e-5, atol=1e-7)
     assert "Similarity to" in panel.match_label.text()
 

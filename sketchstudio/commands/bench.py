@@ -7,14 +7,19 @@ per-stroke feature mask (Captum's defaults: one perturbation per forward pass).
 from __future__ import annotations
 
 import json
-import sys
 
+import numpy as np
 import torch
 
 from ..errors import UserError
 
 STROKE_COUNTS = (5, 30, 100, 300)
-METHOD_NAMES = ("floor", "sla-grad", "sla", "psla", "occlusion", "captum-feature-ablation")
+METHOD_NAMES = ("floor", "live", "sla-grad", "sla", "psla", "occlusion", "captum-feature-ablation")
+# The ratios the project's targets are stated in (numerator, denominator), each the median of the
+# per-round ratios of one interleaved run.
+RATIOS = (("sla-grad", "floor"), ("live", "floor"), ("occlusion", "live"),
+          ("captum-feature-ablation", "live"), ("occlusion", "sla"), ("occlusion", "sla-grad"),
+          ("captum-feature-ablation", "sla-grad"))
 
 
 def add_parser(subparsers) -> None:
@@ -89,7 +94,9 @@ def _method(model, sketch, method):
 
 
 def run(args) -> int:
-    from ..benchmarking import compose_sketch, median_ms, peak_mb, resnet18_224
+    from ..benchmarking import (compose_sketch, interleaved_ms, median_ratio, peak_mb,
+                                resnet18_224)
+    from ..explain import explain
     from ..models import choose_device, load_model
 
     if args.repeats < 1:
@@ -97,45 +104,45 @@ def run(args) -> int:
     torch.manual_seed(0)
     device = choose_device(args.device)
     drawings = real_drawings()
-    rows = []
+    rows, ratios = [], []
     for model_name in args.models:
         model = resnet18_224(device) if model_name == "resnet18-224" else load_model(model_name, device)
         for n in args.strokes:
             sketch = compose_sketch(drawings, n)
+            fns = {}
             for method in args.methods:
                 if method == "floor":
-                    fn = _floor(model, sketch)
+                    fns[method] = _floor(model, sketch)
                 elif method == "captum-feature-ablation":
-                    fn = _captum(model, sketch)
+                    fns[method] = _captum(model, sketch)
                 else:
-                    fn = _method(model, sketch, method)
-                ms = median_ms(fn, args.repeats)
-                mb = None if args.no_memory else round(peak_mb(fn, device), 2)
+                    fns[method] = _method(model, sketch, method)
+            times = interleaved_ms(fns, args.repeats)
+            live_ran = (explain(sketch, model, method="live").method
+                        if "live" in args.methods else None)
+            for method, ms_list in times.items():
+                ms = float(np.median(ms_list))
+                mb = None if args.no_memory else round(peak_mb(fns[method], device), 2)
                 row = {"model": model_name, "strokes": n, "points": sketch.num_points,
-                       "method": method, "median_ms": round(ms, 3), "peak_mb": mb}
+                       "method": method, "median_ms": round(ms, 3), "peak_mb": mb,
+                       "rounds": len(ms_list)}
+                if method == "live":
+                    row["ran"] = live_ran
                 rows.append(row)
                 if not args.json:
+                    ran = f"  ({live_ran})" if method == "live" else ""
                     print(f"{model_name:<13} N={n:<4} points={sketch.num_points:<6} {method:<24} "
-                          f"{ms:>10.2f} ms  {'' if mb is None else f'{mb:8.1f} MB'}", flush=True)
+                          f"{ms:>10.2f} ms  {'' if mb is None else f'{mb:8.1f} MB'}{ran}",
+                          flush=True)
+            for top, bottom in RATIOS:
+                if top in times and bottom in times:
+                    ratios.append({"model": model_name, "strokes": n, "ratio": f"{top}/{bottom}",
+                                   "median": round(median_ratio(times[top], times[bottom]), 3)})
     if args.json:
-        print(json.dumps({"device": str(device), "threads": torch.get_num_threads(), "rows": rows}))
+        print(json.dumps({"device": str(device), "threads": torch.get_num_threads(), "rows": rows,
+                          "ratios": ratios}))
     else:
-        _print_ratios(rows)
+        print("\nratios (median of per-round ratios, methods interleaved on the same sketch):")
+        for r in ratios:
+            print(f"  {r['model']:<13} N={r['strokes']:<4} {r['ratio']:<34} {r['median']:>8.2f}")
     return 0
-
-
-def _print_ratios(rows) -> None:
-    """The figures the targets are stated in: ratios to the floor and between methods."""
-    by = {(r["model"], r["strokes"], r["method"]): r["median_ms"] for r in rows}
-    print("\nratios (median times):", file=sys.stdout)
-    for (model, n, method), ms in by.items():
-        if method != "sla-grad":
-            continue
-        floor = by.get((model, n, "floor"))
-        parts = [f"{model} N={n}: sla-grad/floor {ms / floor:.2f}" if floor else f"{model} N={n}:"]
-        for other in ("occlusion", "captum-feature-ablation", "sla"):
-            if (model, n, other) in by:
-                parts.append(f"{other}/sla-grad {by[(model, n, other)] / ms:.1f}x")
-        if (model, n, "sla") in by and (model, n, "occlusion") in by:
-            parts.append(f"occlusion/sla {by[(model, n, 'occlusion')] / by[(model, n, 'sla')]:.1f}x")
-        print("  " + ", ".join(parts))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,11 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _save_png(sketch: Sketch, path: str) -> None:
+    x0, y0, x1, y1 = sketch.bbox()
+    if not math.isfinite(max(x1 - x0, y1 - y0)):
+        # Fitting it to the picture would divide by infinity: an empty image, said to be fine.
+        raise UserError(f"{path}: cannot draw the drawing: it spans more than the largest number "
+                        "a float holds")
     try:
         # Imported here: the renderer needs torch, which no other conversion should pay for.
         from ..render import save_png

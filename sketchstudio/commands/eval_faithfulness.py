@@ -20,6 +20,8 @@ def add_parser(sub) -> None:
     p.add_argument("--limit", type=int, default=200, help="number of drawings (default 200)")
     p.add_argument("--steps", type=int, help="integration steps for sla / psla")
     p.add_argument("--quadrature", default=DEFAULT_QUADRATURE, choices=RULES)
+    p.add_argument("--no-randomisation", action="store_true",
+                   help="skip the model-parameter randomisation check (halves the time)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run)
 
@@ -51,23 +53,42 @@ def pick_drawings(data: str | Path, labels, limit: int):
     return picked
 
 
-def evaluate(model, sketches, methods, steps=None, quadrature=DEFAULT_QUADRATURE, progress=None) -> dict:
+def evaluate(model, sketches, methods, steps=None, quadrature=DEFAULT_QUADRATURE, progress=None,
+             randomisation: bool = True) -> dict:
+    """Per method: deletion and insertion AUC, completeness, sign agreement with exact occlusion on
+    strong strokes, rank correlation with the same method on a parameter-randomised copy of the
+    model (Adebayo et al.'s sanity check), and time. Every method explains the same class."""
     from ..explain import explain
-    from ..explain.faithfulness import curves, order_by, random_curves
+    from ..explain.faithfulness import (curves, order_by, random_curves, randomised_copy,
+                                        rank_correlation, sign_agreement)
 
-    rows = {m: {"deletion": [], "insertion": [], "completeness": [], "ms": []} for m in methods}
+    randomised = randomised_copy(model) if randomisation else None
+    rows = {m: {"deletion": [], "insertion": [], "completeness": [], "ms": [], "agree": 0,
+                "strong": 0, "rank_corr": [], "ran": set()} for m in methods}
     rows["random"] = {"deletion": [], "insertion": []}
     for i, sketch in enumerate(sketches):
-        target = None
+        reference = explain(sketch, model, method="occlusion")
+        target = reference.target_index
         for method in methods:
-            r = explain(sketch, model, method=method, target=target, steps=steps, quadrature=quadrature)
-            target = r.target_index  # every method explains the same class
-            c = curves(sketch, model, r.target_index, order_by(r.strokes))
+            r = (reference if method == "occlusion"
+                 else explain(sketch, model, method=method, target=target, steps=steps,
+                              quadrature=quadrature))
+            c = curves(sketch, model, target, order_by(r.strokes))
             row = rows[method]
             row["deletion"].append(c.deletion_auc)
             row["insertion"].append(c.insertion_auc)
             row["completeness"].append(r.completeness_error if len(sketch) else 0.0)
             row["ms"].append(r.elapsed_ms)
+            row["ran"].add(r.method)
+            agree, strong = sign_agreement(r.strokes, reference.strokes)
+            row["agree"] += agree
+            row["strong"] += strong
+            if randomised is not None and len(sketch) >= 3:
+                shuffled = explain(sketch, randomised, method=method, target=target, steps=steps,
+                                   quadrature=quadrature)
+                corr = rank_correlation(r.strokes, shuffled.strokes)
+                if np.isfinite(corr):
+                    row["rank_corr"].append(corr)
         rc = random_curves(sketch, model, target)
         rows["random"]["deletion"].append(rc.deletion_auc)
         rows["random"]["insertion"].append(rc.insertion_auc)
@@ -78,9 +99,17 @@ def evaluate(model, sketches, methods, steps=None, quadrature=DEFAULT_QUADRATURE
         entry = {"deletion_auc": float(np.mean(row["deletion"])),
                  "insertion_auc": float(np.mean(row["insertion"]))}
         if name != "random":
-            entry.update(completeness_error_median=float(np.median(row["completeness"])),
-                         median_ms=float(np.median(row["ms"])), mean_ms=float(np.mean(row["ms"])),
-                         p90_ms=float(np.percentile(row["ms"], 90)))
+            completeness = float(np.median(row["completeness"]))
+            entry.update(
+                completeness_median=completeness,
+                completeness_error_median=completeness,   # the name before 0.2, kept for scripts
+                sign_agreement=row["agree"] / row["strong"] if row["strong"] else None,
+                strong_strokes=row["strong"],
+                randomisation_rank_corr=(float(np.median(row["rank_corr"]))
+                                         if row["rank_corr"] else None),
+                median_ms=float(np.median(row["ms"])), mean_ms=float(np.mean(row["ms"])),
+                p90_ms=float(np.percentile(row["ms"], 90)),
+                ran=sorted(row["ran"]))
         summary[name] = entry
     return summary
 
@@ -96,15 +125,26 @@ def run(args) -> int:
     sketches = pick_drawings(args.data, model.labels, args.limit)
     show = (lambda i, n: print(f"\r{i}/{n} drawings", end="", file=sys.stderr, flush=True))
     summary = evaluate(model, sketches, args.methods, args.steps, args.quadrature,
-                       progress=None if args.json else show)
+                       progress=None if args.json else show,
+                       randomisation=not args.no_randomisation)
     if args.json:
         print(json.dumps({"model": model.id, "sketches": len(sketches), "methods": summary}))
         return 0
     print(f"\n{len(sketches)} drawings, model {model.id}")
-    print(f"{'method':<12} {'deletion AUC':>13} {'insertion AUC':>14} {'compl. err':>11} {'median ms':>10}")
+    print(f"{'method':<12} {'deletion AUC':>13} {'insertion AUC':>14} {'compl. err':>11} "
+          f"{'sign agr.':>10} {'random. corr':>13} {'median ms':>10}")
     for name, e in summary.items():
-        extra = (f"{e['completeness_error_median']:>11.4f} {e['median_ms']:>10.1f}"
-                 if "median_ms" in e else "")
+        extra = ""
+        if "median_ms" in e:
+            extra = (f"{e['completeness_median']:>11.4f} {_fmt(e['sign_agreement']):>10} "
+                     f"{_fmt(e['randomisation_rank_corr']):>13} {e['median_ms']:>10.1f}")
         print(f"{name:<12} {e['deletion_auc']:>13.3f} {e['insertion_auc']:>14.3f} {extra}")
-    print("(deletion: lower is better; insertion: higher is better)")
+    print("(deletion: lower is better; insertion: higher is better; sign agreement with exact "
+          "occlusion on strokes worth over 0.5; randomisation: rank correlation with the same "
+          "method on a parameter-shuffled copy of the model, near 0 when the method depends on "
+          "what the model learned)")
     return 0
+
+
+def _fmt(value) -> str:
+    return "—" if value is None else f"{value:.3f}"

@@ -60,9 +60,11 @@ def run(args) -> int:
 
 
 def _print_text(index: int, sketch, result) -> None:
+    from ..textsafe import printable   # words and labels come from files: no raw controls
+
     word = sketch.metadata.get("word")
-    head = f"drawing {index}" + (f" ({word})" if word else "")
-    preds = ", ".join(f"{label} {prob:.2f}" for label, prob in result.prediction)
+    head = f"drawing {index}" + (f" ({printable(word)})" if word else "")
+    preds = ", ".join(f"{printable(label)} {prob:.2f}" for label, prob in result.prediction)
     print(f"{head}: {result.method} for target {result.target!r} in {result.elapsed_ms:.1f} ms")
     if preds:
         print(f"  prediction: {preds}")
@@ -72,5 +74,5 @@ def _print_text(index: int, sketch, result) -> None:
         sign = "supports" if value > 0 else "against " if value < 0 else "neutral "
         print(f"  stroke {k:3d}  {value:+.5f}  {sign} {bar}")
     for note in result.notes:
-        print(f"  note: {note}")
+        print(f"  note: {printable(note)}")
     sys.stdout.flush()

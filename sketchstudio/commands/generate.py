@@ -70,7 +70,9 @@ def run(args) -> int:
         return 0
     s = generated.stats
     word = sketch.metadata.get("word")
-    print(f"drawing {args.index}" + (f" ({word})" if word else "")
+    from ..textsafe import printable   # the word comes from the file: no raw controls
+
+    print(f"drawing {args.index}" + (f" ({printable(word)})" if word else "")
           + f": {model.id} -> image {generated.channels}x{generated.height}x{generated.width}, "
           f"min {s['min']:.3f} max {s['max']:.3f} mean {s['mean']:.3f}"
           + (f", ink {100 * s['ink_fraction']:.1f}% of pixels" if "ink_fraction" in s else ""))
@@ -93,7 +95,10 @@ def _save_png(pixels, path: Path, scale: int) -> None:
 
     if scale > 1:
         pixels = np.repeat(np.repeat(pixels, scale, axis=0), scale, axis=1)
-    try:
-        Image.fromarray(pixels, mode="RGB").save(path, format="PNG")
+    from ..sketch.io import write_atomically
+
+    image = Image.fromarray(pixels, mode="RGB")
+    try:   # whole or not at all, like every file we write (a temporary file renamed into place)
+        write_atomically(path, lambda file: image.save(file, format="PNG"))
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None

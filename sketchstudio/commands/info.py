@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..sketch import Sketch
+from ..textsafe import printable
 from ..sketch.io import count_sketches, file_format, iter_sketches, load_sketch
 
 
@@ -27,8 +28,10 @@ def describe(index: int, sketch: Sketch) -> dict[str, Any]:
 
 def _table(rows: list[dict[str, Any]]) -> str:
     header = ["index", "word", "strokes", "points", "bbox"]
-    cells = [[str(r["index"]), "" if r["word"] is None else str(r["word"]), str(r["strokes"]),
-              str(r["points"]), " ".join(f"{v:g}" for v in r["bbox"])] for r in rows]
+    # Words come from the file: escaped, so a word cannot move the cursor or forge a row.
+    cells = [[str(r["index"]), "" if r["word"] is None else printable(r["word"]),
+              str(r["strokes"]), str(r["points"]), " ".join(f"{v:g}" for v in r["bbox"])]
+             for r in rows]
     widths = [max(len(c) for c in column) for column in zip(header, *cells)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
                      for line in [header, *cells])
@@ -45,6 +48,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"format": fmt, "count": count, "drawings": drawings}))
     else:
-        print(f"{args.file}: {fmt}, {count} drawing{'s' if count != 1 else ''}")
+        print(f"{printable(args.file)}: {fmt}, {count} drawing{'s' if count != 1 else ''}")
         print(_table(drawings))
     return 0

@@ -100,18 +100,21 @@ def _progress_printer():
 
 
 def _print_text(record: dict, gallery) -> None:
+    from ..textsafe import printable   # words, paths and reasons come from files: no raw controls
+
     how = "cached" if record["cache_hit"] else f"embedded {record['embedded']}"
     print(f"gallery {record['gallery']}: {record['items']} {record['kind']} items "
           f"({how}, {record['gallery_ms']:.0f} ms)")
     if gallery.skipped_count:
         print(f"  skipped {gallery.skipped_count} unreadable item(s):")
         for s in gallery.skipped[:10]:
-            print(f"    {s.reason}")
+            print(f"    {printable(s.reason)}")
         if gallery.skipped_count > 10:
             print(f"    ... and {gallery.skipped_count - 10} more")
     for r in record["results"]:
-        word = f"  {r['word']}" if "word" in r else ""
-        print(f"{r['rank']:3d}  {r['similarity']:+.4f}  {r['source']}[{r['index']}]{word}")
+        word = f"  {printable(r['word'])}" if "word" in r else ""
+        source = printable(r["source"])
+        print(f"{r['rank']:3d}  {r['similarity']:+.4f}  {source}[{r['index']}]{word}")
     if "explain" in record:
         e = record["explain"]
         print(f"rank {e['rank']} ({e['method']}): similarity {e['score_full']:.4f}, "

@@ -13,6 +13,7 @@ from ..errors import UserError
 from ..progress import CancelledFn, ProgressFn
 from ..render import render_ink, to_model_input
 from ..sketch import Sketch
+from .live import choose_for as choose_live
 from .methods import DEFAULT_QUADRATURE, Problem, check_method, run_method
 from .objectives import CLASSIFY_OBJECTIVES, check_logits, resolve_target
 from .result import Attribution
@@ -67,6 +68,14 @@ def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int |
     """
     check_method(method, steps)  # before any model work
     started = time.perf_counter()
+    requested = method
+    live_choice = None
+    if method == "live":
+        # Resolved here, once, so the studio, the CLI and the API run the same method for the
+        # same model and drawing; the result names what ran ("live:occlusion").
+        live_choice = choose_live(model, len(sketch))
+        method = live_choice.method
+        steps = live_choice.steps if steps is None else steps
     device = getattr(model, "device", torch.device("cpu"))
     task = getattr(model, "task", "classify")
     labels = tuple(getattr(model, "labels", ()))
@@ -113,11 +122,16 @@ def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int |
         # The blank canvas is scored for the sketch's class, not for the blank's own top class.
         raw.score_blank = float(problem.blank_output[0, target_index])
     notes = _sanity_notes(raw.strokes, raw.score_full, raw.score_blank, sketch)
+    params = dict(raw.params)
+    if live_choice is not None:
+        params["live"] = {"method": live_choice.method, "reason": live_choice.reason,
+                          "forward_flops": live_choice.forward_flops}
     return Attribution(
-        method=method, strokes=raw.strokes, score_full=raw.score_full, score_blank=raw.score_blank,
+        method=live_choice.label if live_choice is not None else requested, strokes=raw.strokes,
+        score_full=raw.score_full, score_blank=raw.score_blank,
         target=None if target_index is None else labels[target_index], target_index=target_index,
         objective=objective_name, prediction=prediction, segments=raw.segments,
-        point_grads=raw.point_grads, params=raw.params,
+        point_grads=raw.point_grads, params=params,
         elapsed_ms=(time.perf_counter() - started) * 1000.0, notes=notes,
         model=getattr(model, "id", None), task=task)
 

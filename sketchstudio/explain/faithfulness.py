@@ -7,6 +7,7 @@ Removing a stroke is compositing it with presence 0, which is exactly re-renderi
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,3 +89,46 @@ def random_curves(sketch: Sketch, model, target_index: int, repeats: int = 4, se
     rng = np.random.default_rng(seed)
     runs = [curves(sketch, model, target_index, rng.permutation(len(sketch))) for _ in range(repeats)]
     return Curves(np.mean([r.deletion for r in runs], 0), np.mean([r.insertion for r in runs], 0))
+
+
+def sign_agreement(values: np.ndarray, reference: np.ndarray, threshold: float = 0.5) -> tuple[int, int]:
+    """(agreeing, strong): of the strokes whose exact leave-one-out effect `reference` exceeds
+    `threshold` in magnitude (0.5 logit: a stroke that clearly matters), how many `values` give
+    the same sign. A stroke coloured "helps" when removing it would raise the score is a lie."""
+    strong = np.abs(np.asarray(reference)) > threshold
+    agree = np.sign(np.asarray(values)[strong]) == np.sign(np.asarray(reference)[strong])
+    return int(agree.sum()), int(strong.sum())
+
+
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation (ties broken by position; NaN when either side is constant)."""
+    ra = np.argsort(np.argsort(np.asarray(a), kind="stable"), kind="stable").astype(float)
+    rb = np.argsort(np.argsort(np.asarray(b), kind="stable"), kind="stable").astype(float)
+    if len(ra) < 2 or np.ptp(np.asarray(a)) == 0 or np.ptp(np.asarray(b)) == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def randomised_copy(model, seed: int = 0):
+    """The model with every learned parameter re-initialised (Adebayo et al.'s model-parameter
+    randomisation): zero-mean Gaussian values at each tensor's own scale, so the architecture and
+    the size of the activations stay and what training learned is gone. Attributions that barely
+    change on this copy explain the renderer (how much ink a stroke has), not the model.
+
+    (Shuffling each tensor's values instead keeps their mean: measured on the default classifier,
+    the shuffled copy still ranked strokes like the real one, rank correlation 0.8, because a
+    network of mostly-positive weights answers "how much ink", as any model partly does.)"""
+    module = getattr(model, "module", None)
+    if module is None:
+        raise TypeError("model-parameter randomisation needs a loaded model (with .module)")
+    clone = copy.copy(model)
+    reinitialised = copy.deepcopy(module)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in reinitialised.parameters():
+            if parameter.numel() < 2:
+                continue
+            noise = torch.randn(parameter.shape, generator=generator, dtype=parameter.dtype)
+            parameter.copy_(noise.to(parameter.device) * parameter.std())
+    clone.module = reinitialised
+    return clone

@@ -8,6 +8,7 @@ import numpy as np
 from ..errors import UserError
 from ..sketch import Sketch, fit_transform
 from .colormap import heat_rgb, symmetric_scale
+from .methods import method_label
 from .result import Attribution
 
 SUPERSAMPLE = 3  # Pillow draws aliased lines: draw large, then downsample.
@@ -59,7 +60,7 @@ def _legend(draw, font_module, size: int, legend_w: int, scale: float, result: A
         draw.line([(x0, top + i), (x0 + 18, top + i)], fill=tuple(int(c) for c in colour))
     draw.rectangle([x0, top, x0 + 18, bottom], outline=(90, 90, 90))
     target = result.target or "score"
-    draw.text((x0, 8), f"{result.method}", fill="black", font=font)
+    draw.text((x0, 8), method_label(result.method), fill="black", font=font)
     draw.text((x0, 8 + font.size + 4), f"target: {target}", fill="black", font=font)
     draw.text((x0 + 24, top - font.size // 2), f"+{scale:.3g}  helps", fill="black", font=font)
     draw.text((x0 + 24, (top + bottom) // 2 - font.size // 2), "0", fill="black", font=font)
@@ -71,7 +72,10 @@ def _legend(draw, font_module, size: int, legend_w: int, scale: float, result: A
 
 
 def save_heat_png(sketch: Sketch, result: Attribution, path: str | Path, size: int = 512) -> None:
-    try:
-        heat_image(sketch, result, size).save(path, format="PNG")
+    from ..sketch.io import write_atomically
+
+    image = heat_image(sketch, result, size)
+    try:   # whole or not at all, like every file we write (a temporary file renamed into place)
+        write_atomically(path, lambda file: image.save(file, format="PNG"))
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None

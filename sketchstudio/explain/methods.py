@@ -19,7 +19,17 @@ from ..render import Placed, RenderSpec, StrokeInk, place, rasterise, to_model_i
 from ..sketch import Sketch
 from .quadrature import quadrature
 
-METHODS = ("sla", "sla-grad", "psla", "occlusion")
+METHODS = ("live", "sla", "sla-grad", "psla", "occlusion")
+METHOD_LABELS = {"live": "Live (auto)", "sla": "SLA", "sla-grad": "SLA-grad", "psla": "P-SLA",
+                 "occlusion": "Occlusion"}
+
+
+def method_label(method: str) -> str:
+    """The name shown for what produced the values: "live:occlusion" -> "Live (occlusion)"."""
+    if method.startswith("live:"):
+        inner = method.removeprefix("live:")
+        return f"Live: {METHOD_LABELS.get(inner, inner)}"
+    return METHOD_LABELS.get(method, method)
 # Chosen with benchmarks/ig_steps.py on the default classifier: 32 midpoint steps keep the median
 # completeness error under 1%; deletion AUC is already flat from 4 steps (README, "Integration steps").
 DEFAULT_STEPS = 32
@@ -183,13 +193,23 @@ def psla(problem: Problem, progress: ProgressFn, cancelled: CancelledFn, steps: 
 
 def occlusion(problem: Problem, ink: StrokeInk, progress: ProgressFn, cancelled: CancelledFn,
               steps: int | None) -> RawAttribution:
-    """Exact leave-one-stroke-out: score(full) - score(without k), all N + 1 renders batched."""
+    """Exact leave-one-stroke-out: score(full) - score(without k), N + 1 renders batched.
+
+    Each "without k" image subtracts stroke k's ink from the whole sketch in log space
+    (`StrokeInk.composite_leave_one_out`), so memory per batch is one canvas per row whatever N is.
+    """
     n = ink.num_strokes
-    alphas = torch.cat([torch.ones(1, n), torch.ones(n, n) - torch.eye(n), torch.zeros(1, n)])
-    scores = _scores_no_grad(problem, ink, alphas.to(problem.device), progress, cancelled)
-    full = float(scores[0])
-    return RawAttribution((full - scores[1:n + 1]).cpu().numpy().astype(np.float64), full,
-                          float(scores[-1]))
+    with torch.no_grad():
+        ends = torch.stack([torch.ones(n), torch.zeros(n)]).to(problem.device)
+        full, blank = (float(s) for s in problem.score_images(ink.composite(ends)))
+        values = []
+        for start, stop in _chunks(n, problem.batch_size):
+            check(cancelled)
+            strokes = torch.arange(start, stop, device=problem.device)
+            values.append(full - problem.score_images(ink.composite_leave_one_out(strokes)))
+            report(progress, stop / n)
+    strokes_values = torch.cat(values) if values else torch.zeros(0)
+    return RawAttribution(strokes_values.cpu().numpy().astype(np.float64), full, blank)
 
 
 def check_method(method: str, steps: int | None) -> None:

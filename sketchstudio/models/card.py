@@ -24,6 +24,8 @@ something a person wrote by hand and has to fix by hand.
 from __future__ import annotations
 
 import math
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -31,9 +33,17 @@ from typing import Any, Mapping
 
 from ..errors import UserError
 from ..render.spec import RenderSpec
+from .small_file import kind_of, path_problem, read_small_file
 
 CARD_FILENAME = "card.toml"
 MAX_CARD_BYTES = 1024 * 1024     # a card is a page of hand-written TOML; anything bigger is not one
+# Nesting of arrays and tables: a card needs 3 levels; tomllib recurses once per level and a deep
+# enough card (100,000 "[") would exhaust the interpreter's stack, so depth is bounded.
+MAX_CARD_NESTING = 32
+# TOML integers are 64-bit (the spec says a parser must refuse what it cannot represent);
+# tomllib keeps any size, and a huge one breaks every consumer (str() and JSON refuse over 4,300
+# digits), so the card loader enforces the spec's range.
+INT64_RANGE = (-(1 << 63), (1 << 63) - 1)
 TASKS = ("classify", "embed", "generate")
 # Geometry and polarity have no safe default: a wrong guess silently ruins accuracy, so the card
 # must say them. Softness, margin and normalisation fall back to RenderSpec's documented defaults.
@@ -97,7 +107,11 @@ class ModelCard:
 def card_path_of(path: str | Path) -> Path:
     """A card file, or a folder holding card.toml -> the card file's absolute path."""
     p = Path(path).expanduser()
-    if p.is_dir():
+    try:
+        is_dir = stat.S_ISDIR(os.stat(p).st_mode)
+    except (OSError, ValueError):   # a name the system refuses is reported by load_card
+        is_dir = False
+    if is_dir:
         p = p / CARD_FILENAME
     return p.absolute()
 
@@ -105,24 +119,44 @@ def card_path_of(path: str | Path) -> Path:
 def load_card(path: str | Path) -> ModelCard:
     """Read and validate a card file (or a folder with card.toml); UserError on any problem."""
     card_path = card_path_of(path)
+    # Only a regular file is ever opened (a FIFO would block for ever), at most the size limit.
+    raw = read_small_file(card_path, MAX_CARD_BYTES, "model card")
     try:
-        with open(card_path, "rb") as file:
-            raw = file.read(MAX_CARD_BYTES + 1)
-        if len(raw) > MAX_CARD_BYTES:
-            raise UserError(f"{card_path}: model card is larger than the "
-                            f"{MAX_CARD_BYTES // 1024} KB limit")
         text = raw.decode("utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{card_path}: model card not found") from None
     except UnicodeDecodeError as exc:
         raise UserError(f"{card_path}: not a text (UTF-8) file: {exc.reason}") from None
-    except OSError as exc:
-        raise UserError(f"{card_path}: cannot read: {exc.strerror or exc}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{card_path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise UserError(f"{card_path}: arrays or tables nested too deeply "
+                        f"(more than {MAX_CARD_NESTING} levels)") from None
+    except ValueError as exc:   # an integer of over 4,300 digits (int max str digits)
+        raise UserError(f"{card_path}: a number is too long: "
+                        f"{' '.join(str(exc).split())[:120]}") from None
+    check_values(data, card_path)
     return parse_card(data, card_path)
+
+
+def check_values(data: Mapping[str, Any], card_path: Path) -> None:
+    """Every value at most MAX_CARD_NESTING deep and every integer 64-bit, as TOML defines them.
+
+    Iterative, so the check itself never recurses; names the first offending key."""
+    stack: list[tuple[str, Any, int]] = [(k, v, 1) for k, v in data.items()]
+    while stack:
+        where, value, depth = stack.pop()
+        if depth > MAX_CARD_NESTING:
+            raise UserError(f"{card_path}: {where}: nested more than {MAX_CARD_NESTING} "
+                            f"levels deep")
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not INT64_RANGE[0] <= value <= INT64_RANGE[1]:
+                raise UserError(f"{card_path}: {where}: integer out of range "
+                                f"(TOML integers are 64-bit, at most {INT64_RANGE[1]})")
+        elif isinstance(value, Mapping):
+            stack.extend((f"{where}.{k}", v, depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", v, depth + 1) for i, v in enumerate(value))
 
 
 def parse_card(data: Mapping[str, Any], card_path: Path) -> ModelCard:
@@ -249,18 +283,29 @@ def _inside_folder(file_name: str, folder: Path, bad, key: str = "file") -> Path
     """
     if not file_name.strip():
         raise bad(key, "must not be empty")
+    if "\0" in file_name:
+        raise bad(key, "contains a NUL character")
     # Check both spellings so a card written on Windows is judged the same everywhere.
     for pure in (PurePosixPath(file_name), PureWindowsPath(file_name)):
         if pure.is_absolute() or pure.anchor:
             raise bad(key, f"must be a path relative to the card's folder, got {file_name!r}")
         if ".." in pure.parts:
             raise bad(key, f"must stay inside the card's folder (no '..'), got {file_name!r}")
-    root = folder.resolve()
-    target = (folder / file_name).resolve()
+    try:
+        root = folder.resolve()
+        target = (folder / file_name).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:   # a symlink loop, a name too long
+        raise bad(key, f"{file_name!r}: {path_problem(exc)}") from None
     if not target.is_relative_to(root) or target == root:
         raise bad(key, f"{file_name!r} leads outside the card's folder (symlink?)")
-    if not target.is_file():
-        raise bad(key, f"{file_name!r} does not exist beside the card")
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        raise bad(key, f"{file_name!r} does not exist beside the card") from None
+    except (OSError, ValueError) as exc:
+        raise bad(key, f"{file_name!r}: {path_problem(exc)}") from None
+    if not stat.S_ISREG(mode):   # a FIFO or a device would block or never end when read
+        raise bad(key, f"{file_name!r} is {kind_of(mode)}, not a model file")
     return target
 
 

@@ -1,14 +1,23 @@
-"""Which kind of model file this is, decided from the zip layout alone — never by unpickling.
+"""Which kind of model file this is, and whether it is safe to hand to torch — decided from the
+archive alone, before torch loads anything, never by unpickling.
 
 TorchScript (`torch.jit.save`) and torch.export (`torch.export.save`, ".pt2") files are both zip
-archives with one root folder. TorchScript holds `code/` and `constants.pkl`; its pickles are read
-by TorchScript's own C++ unpickler, which only builds TorchScript types, so loading it runs no
-Python. A PT2 archive holds `archive_format` = "pt2", a JSON graph and raw weights, but
-`torch.export.load` does call Python's unpickler on a few members (sample inputs, tensor-subclass
-weights, opaque constants, legacy layouts), falling back to full unpickling when the safe loader
-fails. So a PT2 file is only accepted when every one of those members is absent, or is a plain
-pickle whose globals are all on a short list of tensor-rebuilding functions (checked by reading
-the opcodes, without executing them).
+archives with one root folder, listed and read here exactly as torch's loaders will
+(`archive.ModelArchive`: same reader, sizes capped).
+
+TorchScript holds `code/` and `constants.pkl`; its pickles are read by TorchScript's own C++
+unpickler, which only builds TorchScript types, but `torch.jit.load` compiles the `code/` sources
+and runs a scripted `__setstate__`, so every source is scanned for operators outside the
+allow-list of `safety.py` first.
+
+A PT2 archive is refused unless it holds exactly the members `torch.export.save` writes for one
+program named "model": `torch.export.load` treats every member under `models/` as a program (a
+member `models/evilXjson` is a program "evil") and, for each, loads sample inputs, weights and
+constants, some through Python's unpickler with a `weights_only=False` retry. So: no pickled
+weights or constants, no custom or opaque objects, no AOTInductor native code, sample inputs
+that `torch.load(weights_only=True)` reads and whose pickle names only tensor-rebuilding
+functions, and a program whose operators, symbolic shapes and names pass `safety.py`.
+(SketchStudio also sets TORCH_FORCE_WEIGHTS_ONLY_LOAD=1 for the whole process: a second wall.)
 
 A `torch.save` file (a zip with only `data.pkl`, or an old raw pickle) is refused outright.
 """
@@ -17,10 +26,13 @@ from __future__ import annotations
 import io
 import json
 import pickletools
+import re
 import zipfile
 from pathlib import Path
 
 from ..errors import UserError
+from . import safety
+from .archive import ModelArchive
 
 TORCHSCRIPT = "torchscript"
 EXPORT = "torch.export"
@@ -37,9 +49,18 @@ _SAFE_GLOBALS = {
     ("torch", "Size"),
 }
 
+# Every member torch.export.save writes for the one program "model" (torch 2.x PT2 layout).
+_PT2_FIXED = {"archive_format", "archive_version", "byteorder", ".data/version",
+              ".data/serialization_id", "version", "models/model.json",
+              "data/sample_inputs/model.pt", "data/weights/model_weights_config.json",
+              "data/constants/model_constants_config.json"}
+_PT2_PAYLOAD = re.compile(r"data/weights/weight_\d{1,9}|data/constants/tensor_\d{1,9}"
+                          r"|extra/[A-Za-z0-9_.-]{1,200}")
+_MAX_JSON_BYTES = 256 << 20
+
 
 def detect_format(path: str | Path) -> str:
-    """TORCHSCRIPT or EXPORT; UserError (one line) for anything else, pickles included."""
+    """TORCHSCRIPT or EXPORT after inspecting the whole file; UserError (one line) otherwise."""
     path = Path(path)
     try:
         with open(path, "rb") as fh:
@@ -52,28 +73,23 @@ def detect_format(path: str | Path) -> str:
                             f"(it could run any code); {_HOW_TO_SAVE}")
         raise UserError(f"{path}: not a TorchScript or torch.export file "
                         f"(not a zip archive, or a truncated one)")
+    archive = ModelArchive(path)
     try:
-        with zipfile.ZipFile(path) as archive:
-            return _classify(archive, path)
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+        return _classify(archive, path)
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, RecursionError) as exc:
         raise UserError(f"{path}: damaged model archive: {exc}") from None
 
 
-def _classify(archive: zipfile.ZipFile, path: Path) -> str:
-    names = [n for n in archive.namelist() if not n.endswith("/")]
-    roots = {n.split("/", 1)[0] for n in names}
-    if len(roots) != 1 or any("/" not in n for n in names):
-        raise UserError(f"{path}: not a TorchScript or torch.export file (unexpected zip layout)")
-    root = roots.pop() + "/"
-    members = {n[len(root):] for n in names}
-
+def _classify(archive: ModelArchive, path: Path) -> str:
+    members = set(archive.names)
     if "archive_format" in members:
-        value = archive.read(root + "archive_format").decode("utf-8", "replace").strip()
+        value = archive.read("archive_format").decode("utf-8", "replace").strip()
         if value != "pt2":
             raise UserError(f"{path}: unsupported torch.export archive format {value!r}")
-        _check_pt2(archive, root, members, path)
+        _check_pt2(archive, members, path)
         return EXPORT
     if "constants.pkl" in members and any(m.startswith("code/") for m in members):
+        safety.check_torchscript_sources(archive)
         return TORCHSCRIPT
     if "data.pkl" in members:
         raise UserError(f"{path}: is a torch.save pickle, not a TorchScript or torch.export "
@@ -84,7 +100,7 @@ def _classify(archive: zipfile.ZipFile, path: Path) -> str:
     raise UserError(f"{path}: not a TorchScript or torch.export file (unexpected zip layout)")
 
 
-def _check_pt2(archive: zipfile.ZipFile, root: str, members: set[str], path: Path) -> None:
+def _check_pt2(archive: ModelArchive, members: set[str], path: Path) -> None:
     def refuse(why: str) -> UserError:
         return UserError(f"{path}: torch.export file needs unpickling ({why}), which "
                          f"SketchStudio never does; export plain tensors only")
@@ -92,43 +108,70 @@ def _check_pt2(archive: zipfile.ZipFile, root: str, members: set[str], path: Pat
     if any(m.startswith("data/aotinductor/") for m in members):
         raise UserError(f"{path}: AOTInductor packages hold compiled native code; "
                         f"export the program without compiling it")
-    models = sorted(m[len("models/"):-len(".json")] for m in members
-                    if m.startswith("models/") and m.endswith(".json"))
-    if not models:
-        raise UserError(f"{path}: torch.export archive without a program (models/*.json)")
-    for name in models:
-        for legacy in (f"data/weights/{name}.pt", f"data/constants/{name}.pt"):
-            if legacy in members:
-                raise refuse(f"legacy pickled {legacy}")
-        for config_name in (f"data/weights/{name}_weights_config.json",
-                            f"data/constants/{name}_constants_config.json"):
-            if config_name not in members:
-                raise UserError(f"{path}: torch.export archive lacks {config_name}")
-            config = json.loads(archive.read(root + config_name)).get("config", {})
-            for fqn, meta in config.items():
-                if meta.get("use_pickle"):
-                    raise refuse(f"pickled tensor {fqn}")
-                if not str(meta.get("path_name", "")).startswith(("weight_", "tensor_")):
-                    raise refuse(f"custom object {fqn}")
-        sample = f"data/sample_inputs/{name}.pt"
-        if sample in members:
-            problem = _unsafe_tensor_pickle(archive.read(root + sample))
-            if problem:
-                raise refuse(f"sample inputs: {problem}")
+    for legacy in ("data/weights/model.pt", "data/constants/model.pt"):
+        if legacy in members:
+            raise refuse(f"legacy pickled {legacy}")
+    # Programs first: a second program is the attack to name, not its supporting members.
+    for member in sorted(members, key=lambda m: (not m.startswith("models/"), m)):
+        if member.endswith("/") or member in _PT2_FIXED or _PT2_PAYLOAD.fullmatch(member):
+            continue
+        if member.startswith("models/"):
+            raise UserError(f"{path}: refused: {member} would be loaded as a second program; "
+                            f"a model file holds exactly one program, models/model.json")
+        raise UserError(f"{path}: refused: unexpected member {member} in a torch.export file")
+    for required in ("models/model.json", "data/weights/model_weights_config.json",
+                     "data/constants/model_constants_config.json"):
+        if required not in members:
+            raise UserError(f"{path}: torch.export archive lacks {required}")
+
+    safety.check_export_program(_json(archive, "models/model.json", path), path,
+                                "models/model.json")
+    for config_name, prefix in (("data/weights/model_weights_config.json", "data/weights/"),
+                                ("data/constants/model_constants_config.json", "data/constants/")):
+        config = _json(archive, config_name, path)
+        entries = config.get("config", {}) if isinstance(config, dict) else None
+        if not isinstance(entries, dict):
+            raise UserError(f"{path}: torch.export archive has a malformed {config_name}")
+        for fqn, meta in entries.items():
+            if not isinstance(meta, dict) or meta.get("use_pickle"):
+                raise refuse(f"pickled tensor {fqn}")
+            name = str(meta.get("path_name", ""))
+            if not re.fullmatch(r"(weight|tensor)_\d{1,9}", name):
+                raise refuse(f"custom object {fqn}")
+            if prefix + name not in members:
+                raise UserError(f"{path}: torch.export archive lacks {prefix + name}")
+    sample = "data/sample_inputs/model.pt"
+    if sample in members:
+        problem = _unsafe_tensor_pickle(archive.read(sample))
+        if problem:
+            raise refuse(f"sample inputs: {problem}")
+
+
+def _json(archive: ModelArchive, member: str, path: Path):
+    if archive.sizes[member] > _MAX_JSON_BYTES:
+        raise UserError(f"{path}: {member} is larger than {_MAX_JSON_BYTES >> 20} MB")
+    try:
+        return json.loads(archive.read(member))
+    except (ValueError, RecursionError) as exc:
+        raise UserError(f"{path}: torch.export archive has a malformed {member}: "
+                        f"{str(exc)[:120]}") from None
 
 
 def _unsafe_tensor_pickle(blob: bytes) -> str | None:
-    """Why this torch.save blob is not a plain tensor pickle, or None when it is."""
+    """Why this torch.save blob is not a plain tensor pickle, or None when it is.
+
+    Read with torch's own reader (as torch.load does), scanned opcode by opcode, and then
+    actually loaded with weights_only=True, the only way torch.export.load may read it here.
+    """
+    import torch
+
     if not blob:
         return None
     try:
-        with zipfile.ZipFile(io.BytesIO(blob)) as inner:
-            pickles = [n for n in inner.namelist() if n.endswith("/data.pkl")]
-            if len(pickles) != 1:
-                return "unexpected layout"
-            data = inner.read(pickles[0])
-    except zipfile.BadZipFile:
-        return "not a zip archive"
+        inner = torch._C.PyTorchFileReader(io.BytesIO(blob))
+        data = inner.get_record("data.pkl")
+    except Exception:
+        return "not a torch.save archive"
     try:
         for opcode, arg, _ in pickletools.genops(data):
             if opcode.name in ("GLOBAL", "INST"):
@@ -141,4 +184,8 @@ def _unsafe_tensor_pickle(blob: bytes) -> str | None:
                 return "computed global reference"
     except Exception as exc:  # pickletools raises ValueError and friends on garbage
         return f"unreadable ({exc})"
+    try:
+        torch.load(io.BytesIO(blob), weights_only=True, map_location="cpu")
+    except Exception as exc:
+        return f"not plain tensors ({str(exc).splitlines()[0][:120] if str(exc) else exc})"
     return None

@@ -11,10 +11,12 @@ from typing import Any, Iterator
 import torch
 
 from ..errors import UserError
+from ..stdout_guard import running_model
 from ..render.spec import RenderSpec
 from .card import ModelCard, load_card
 from .device import choose_device
 from .formats import EXPORT, TORCHSCRIPT, detect_format
+from .safety import check_export_module, check_torchscript_module
 
 
 @dataclass(eq=False)
@@ -42,7 +44,8 @@ class LoadedModel:
         if self.gallery_module is None:
             raise UserError(f"model {self.id!r} has no image encoder (gallery_file in its card)")
         try:
-            out = self.gallery_module(x.to(self.device))
+            with running_model():
+                out = self.gallery_module(x.to(self.device).clone())
         except torch.cuda.OutOfMemoryError:
             raise
         except Exception as exc:
@@ -87,7 +90,10 @@ class LoadedModel:
     def forward_as_is(self, x: torch.Tensor) -> torch.Tensor:
         """One forward pass of the batch as given (no one-by-one fallback)."""
         try:
-            out = self.module(x.to(self.device))
+            # A copy: a model that edits its input in place must not corrupt our renders (nor
+            # the autograd graph built on them); it is explained as the function it computes.
+            with running_model():   # what it prints goes to stderr, never into our output
+                out = self.module(x.to(self.device).clone())
         except torch.cuda.OutOfMemoryError:
             raise
         except Exception as exc:
@@ -96,6 +102,11 @@ class LoadedModel:
             out = out[0]  # torch.export flattens a single output into a 1-tuple on some versions
         if not isinstance(out, torch.Tensor):
             raise UserError(f"model {self.id!r} returned {type(out).__name__}, not a tensor")
+        if out.dim() == 0 or out.shape[0] != x.shape[0]:
+            # One row per input, or explanations would silently mix sketches up (a model fixed
+            # to a batch of 1 answering a batch with one row): __call__ then goes one by one.
+            raise UserError(f"model {self.id!r} returned shape {tuple(out.shape)} for a batch "
+                            f"of {x.shape[0]} (expected one row per input)")
         return out
 
     def to(self, device: torch.device | str) -> "LoadedModel":
@@ -121,33 +132,39 @@ def load_model(name_or_path: str | Path, device: torch.device | str | None = Non
 def load_card_model(card: ModelCard, device: torch.device | str | None = None,
                     model_id: str | None = None) -> LoadedModel:
     device = choose_device(device)
-    kind = detect_format(card.file)
-    module = load_module(card.file, kind, device)
+    kind, module = load_module(card.file, device)
     gallery = None
     if card.gallery_file is not None:  # same safety rules: inside the folder, never unpickled
-        gallery = load_module(card.gallery_file, detect_format(card.gallery_file), device)
+        gallery = load_module(card.gallery_file, device)[1]
     return LoadedModel(model_id or card.folder.name, card, module, device, kind,
                        gallery_module=gallery)
 
 
-def load_module(path: Path, kind: str, device: torch.device) -> Any:
+def load_module(path: Path, device: torch.device) -> tuple[str, Any]:
+    """(format, frozen module). The file is inspected first, every time: nothing reaches torch's
+    loaders that formats.detect_format (members, sizes, operators, pickles) has not passed."""
+    kind = detect_format(path)
     try:
         if kind == TORCHSCRIPT:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), running_model():   # __setstate__ may print
                 # torch deprecates TorchScript, but people still bring such files; say nothing.
                 warnings.simplefilter("ignore", DeprecationWarning)
                 module = torch.jit.load(str(path), map_location=device)
+            check_torchscript_module(module, path)   # the second wall, before any forward pass
         elif kind == EXPORT:
             # A file object, not a path: torch.export.load warns about names not ending in .pt2.
+            # check_guards=False: the guards are Python source from the file, which .module()
+            # would exec; input shapes are still checked against the program's range constraints.
             with open(path, "rb") as fh, _quiet_export_logs():
-                module = torch.export.load(fh).module()
+                module = torch.export.load(fh).module(check_guards=False)
+            check_export_module(module, path)
         else:
             raise AssertionError(kind)
     except UserError:
         raise
     except Exception as exc:
         raise UserError(f"{path}: cannot load {kind} model: {one_line(exc)}") from None
-    return _freeze(_move(module, device))
+    return kind, _freeze(_move(module, device))
 
 
 def _move(module: Any, device: torch.device) -> Any:

@@ -4,25 +4,38 @@ copied into <data dir>/models/<id>/ (card.toml + model file).
 Built-ins are listed in place, never copied, and cannot be removed; a built-in whose folder is
 missing is simply not listed. Every operation reads the disk afresh, so two ModelStore objects (or
 two processes) over the same folder always agree.
+
+Changes (add, remove, default) hold a lock file in the data directory while they choose an id,
+rename folders and rewrite the settings, so two processes never pick the same id or lose each
+other's change; each change is one rename, so a full disk, a read-only folder or a crash leaves the
+store as it was, and the failure is one line.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import stat
 import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Iterator
 
 from ..errors import UserError
 from . import paths
 from .card import CARD_FILENAME, ModelCard, card_path_of, load_card
 from .settings import read_settings, update_settings
+from .small_file import is_regular_file, path_problem
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 DEFAULT_ID = "default"
 DEFAULT_KEY = "default_model"
+LOCK_FILENAME = ".models.lock"   # in the data directory; never deleted (deleting one races)
+# Another process holds the lock only for renames and a settings write (copies happen before),
+# so waiting this long means it is stuck, not busy.
+LOCK_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -81,10 +94,12 @@ class ModelStore:
                            or text.endswith(".toml"))
         if not looks_like_path and ID_PATTERN.fullmatch(text) and text in self.ids():
             return text, self.entry(text).card_path
-        if looks_like_path or Path(text).exists():
+        if looks_like_path or _lexists(text):
             card = card_path_of(text)
-            if not card.exists():
-                raise UserError(f"{card}: model card not found")
+            problem = _lstat_problem(card)
+            if problem is not None:
+                raise UserError(f"{card}: model card {problem}" if problem == "not found" else
+                                f"{card}: cannot read the model card: {problem}")
             return card.parent.name, card
         return text, self.entry(text).card_path  # raises, listing the known ids
 
@@ -99,8 +114,9 @@ class ModelStore:
 
     # --- writing -------------------------------------------------------------------------------
     def set_default(self, model_id: str) -> None:
-        self.entry(model_id)  # must exist
-        update_settings(self.data_dir, **{DEFAULT_KEY: model_id})
+        with self._locked():
+            self.entry(model_id)  # must exist
+            self._update_settings(**{DEFAULT_KEY: model_id})
 
     def add(self, source: str | Path, *, check: bool = True, device=None) -> str:
         """Validate a card (and, with `check`, run every model check), copy card + model in.
@@ -115,11 +131,15 @@ class ModelStore:
             if failed:
                 raise UserError(f"{card.path}: not added: check {failed[0].name!r} failed: "
                                 f"{failed[0].detail}")
-        self.models_dir.mkdir(parents=True, exist_ok=True)
         # Build the copy beside its final place, then rename: a crash never leaves half a model.
-        # (mkdir, not mkdtemp: the folder gets the usual permissions, not 0700.)
+        # (mkdir, not mkdtemp: the folder gets the usual permissions, not 0700.) The copy is made
+        # before taking the lock, which is held only for choosing the id and the rename.
         staging = self.models_dir / f".adding-{uuid.uuid4().hex}"
-        staging.mkdir()
+        try:
+            self.models_dir.mkdir(parents=True, exist_ok=True)
+            staging.mkdir()
+        except OSError as exc:
+            raise self._cannot_change(exc) from None
         try:
             shutil.copyfile(card.path, staging / CARD_FILENAME)
             target = staging.joinpath(*_relative_parts(card.file_name))
@@ -130,20 +150,84 @@ class ModelStore:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(card.gallery_file, target)
             load_card(staging)  # the copy must be exactly as valid as the original
-            model_id = self._unique_id(slugify(card.name))
-            os.rename(staging, self.models_dir / model_id)
+            with self._locked():
+                model_id = self._unique_id(slugify(card.name))
+                os.rename(staging, self.models_dir / model_id)
+        except OSError as exc:   # a full disk, a read-only folder: nothing was added
+            shutil.rmtree(staging, ignore_errors=True)
+            raise self._cannot_change(exc) from None
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return model_id
 
-    def remove(self, model_id: str) -> None:
-        entry = self.entry(model_id)
-        if entry.builtin:
-            raise UserError(f"{model_id!r} is a built-in model and cannot be removed")
-        shutil.rmtree(entry.card_path.parent)
-        if read_settings(self.data_dir).get(DEFAULT_KEY) == model_id:
-            update_settings(self.data_dir, **{DEFAULT_KEY: None})
+    def remove(self, model_id: str) -> str | None:
+        """Remove a user model. Returns a note when the entry was a symbolic link: only the link
+        goes, never the files it points at (they were not copied into the store by us)."""
+        with self._locked():
+            entry = self.entry(model_id)
+            if entry.builtin:
+                raise UserError(f"{model_id!r} is a built-in model and cannot be removed")
+            folder = entry.card_path.parent
+            note = None
+            if os.path.islink(folder):
+                note = f"{folder} was a link; the folder it pointed at was left in place"
+            # One rename takes the model out of the store (a link is renamed as a link); only then
+            # are its files deleted, so a failure leaves either the whole model or none of it.
+            trash = self.models_dir / f".removing-{uuid.uuid4().hex}"
+            try:
+                os.rename(folder, trash)
+            except OSError as exc:
+                raise self._cannot_change(exc) from None
+            try:
+                if read_settings(self.data_dir).get(DEFAULT_KEY) == model_id:
+                    self._update_settings(**{DEFAULT_KEY: None})
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.rename(trash, folder)   # put it back: the store is as it was
+                raise
+        _discard(trash)
+        return note
+
+    # --- helpers for changes -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The store's lock, or one line saying why it cannot be had."""
+        # filelock: a dependency of torch; flock on POSIX, LockFileEx on Windows. Imported here:
+        # only changes need it, and it takes a tenth of a second to import.
+        import filelock
+
+        lock_path = self.data_dir / LOCK_FILENAME
+        if os.path.islink(lock_path):   # filelock will not follow it (O_NOFOLLOW): say why
+            raise UserError(f"{lock_path}: the model store's lock file is a symbolic link; "
+                            f"remove it (SketchStudio makes a new one)")
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            lock = filelock.FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S)
+            lock.acquire()
+        except filelock.Timeout:
+            raise UserError(f"{lock_path}: another SketchStudio process has been changing the "
+                            f"model store for over {LOCK_TIMEOUT_S:g} s; try again when it is "
+                            f"done") from None
+        except OSError as exc:
+            raise self._cannot_change(exc) from None
+        try:
+            for leftover in _children(self.models_dir):   # removals that were cut short
+                if leftover.name.startswith(".removing-"):
+                    _discard(leftover)
+            yield
+        finally:
+            lock.release()
+
+    def _update_settings(self, **changes) -> None:
+        try:
+            update_settings(self.data_dir, **changes)
+        except OSError as exc:   # the previous settings file is left as it was
+            raise self._cannot_change(exc) from None
+
+    def _cannot_change(self, exc: OSError) -> UserError:
+        # The data folder, not the file that failed (often a hidden staging folder's).
+        return UserError(f"{self.data_dir}: cannot change the model store: {path_problem(exc)}")
 
     def _unique_id(self, base: str) -> str:
         # Any leftover folder blocks the rename too, card or not.
@@ -166,14 +250,43 @@ def slugify(name: str) -> str:
 def _children(folder: Path) -> list[Path]:
     try:
         return sorted(folder.iterdir())
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:   # missing, not a folder, a symlink loop, unreadable: nothing to list
         return []
 
 
 def _model_folders(folder: Path) -> list[str]:
     """Sub-folders named like an id that hold a card.toml (staging folders, stray files ignored)."""
     return [c.name for c in _children(folder)
-            if ID_PATTERN.fullmatch(c.name) and (c / CARD_FILENAME).is_file()]
+            if ID_PATTERN.fullmatch(c.name) and is_regular_file(c / CARD_FILENAME)]
+
+
+def _lexists(path: str | Path) -> bool:
+    """Whether anything (even a dangling or looping link) has this name; False for a name the
+    system refuses (too long, NUL)."""
+    return _lstat_problem(path) is None
+
+
+def _lstat_problem(path: str | Path) -> str | None:
+    """None when something has this name, else why not ("not found", "file name too long", ...)."""
+    try:
+        if "\0" in str(path):
+            raise ValueError("embedded null byte")
+        os.lstat(path)
+    except (OSError, ValueError) as exc:
+        return path_problem(exc)
+    return None
+
+
+def _discard(path: Path) -> None:
+    """Delete what a removal renamed aside: a link as a link, a folder with what it holds.
+    Best effort: a hidden leftover (.removing-...) is never listed; the next change sweeps it."""
+    try:
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+    except OSError:
+        pass
 
 
 def _relative_parts(file_name: str) -> tuple[str, ...]:

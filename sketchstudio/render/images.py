@@ -28,7 +28,10 @@ def save_png(sketch: Sketch, path: str | Path, size: int = 256) -> None:
 
     if not 8 <= size <= 8192:
         raise UserError(f"PNG size must be in 8..8192, got {size}")
-    try:
-        Image.fromarray(ink_to_gray(sketch, size), mode="L").save(path, format="PNG")
+    from ..sketch.io import write_atomically
+
+    image = Image.fromarray(ink_to_gray(sketch, size), mode="L")
+    try:   # whole or not at all, like every file we write (a temporary file renamed into place)
+        write_atomically(path, lambda file: image.save(file, format="PNG"))
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -141,6 +141,35 @@ class StrokeInk:
         inks = inks.scatter_reduce(1, index, weighted, reduce="amax", include_self=False)
         return self._soft_or(inks, batch)
 
+    def composite_leave_one_out(self, strokes: torch.Tensor) -> torch.Tensor:
+        """Ink images (B, size, size): row b is the whole sketch without stroke `strokes[b]`.
+
+        Soft OR is a sum in log space, so leaving stroke k out subtracts only its own groups from
+        the whole sketch's sum: each row costs its stroke's ink plus one canvas, not the whole
+        sketch again (occlusion of N strokes costs O(ink + N canvases) instead of O(N x ink)).
+        Equal to `composite(1 - e_k)` up to float rounding (ink peaks below 1, so logs are finite).
+        """
+        with torch.no_grad():
+            logs = torch.log1p(-self.ink)
+            pixels = self.padded * self.padded
+            whole = torch.zeros(pixels, dtype=logs.dtype, device=logs.device)
+            whole = whole.index_add(0, self.group_pixels.reshape(-1), logs.reshape(-1))
+            # Groups are sorted by stroke (their key starts with the stroke), so each stroke's
+            # groups are one contiguous range.
+            counts = torch.bincount(self.group_stroke, minlength=self.num_strokes)
+            starts = torch.cumsum(counts, 0) - counts
+            strokes = strokes.to(self.group_stroke.device)
+            per_row = counts[strokes]
+            row = torch.repeat_interleave(torch.arange(len(strokes), device=logs.device), per_row)
+            first = torch.repeat_interleave(starts[strokes] - (torch.cumsum(per_row, 0) - per_row),
+                                            per_row)
+            group = first + torch.arange(len(row), device=logs.device)
+            target = (row[:, None] * pixels + self.group_pixels[group]).reshape(-1)
+            own = torch.zeros(len(strokes) * pixels, dtype=logs.dtype, device=logs.device)
+            own = own.index_add(0, target, logs[group].reshape(-1)).view(len(strokes), pixels)
+            image = -torch.expm1(whole.unsqueeze(0) - own).view(-1, self.padded, self.padded)
+            return image[:, : self.size, : self.size]
+
     def _soft_or(self, inks: torch.Tensor, batch: int) -> torch.Tensor:
         logs = torch.log1p(-inks).reshape(batch, -1)
         acc = torch.zeros(batch, self.padded * self.padded, dtype=inks.dtype, device=inks.device)

@@ -9,9 +9,16 @@
 Every failure, reading or writing, is a SketchFileError: one line naming the file (and the line,
 where there is one). Files are written to a temporary name and moved into place, so a failed save
 never leaves half a file behind or clobbers the previous one.
+
+Every reader refuses drawings beyond the limits of sketch/limits.py and metadata that some writer
+could not write back (sketch/metadata.py); every writer refuses the same, so what is read can be
+saved in every format. The readers take optional `progress(fraction)` and `cancelled()` callables
+(sketchstudio/progress.py), so that a worker thread can run them and stop them: once `cancelled()`
+returns True they raise `sketchstudio.progress.Cancelled`.
 """
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import threading
@@ -21,9 +28,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import BinaryIO, Callable, Iterable, Iterator
 
+from ..progress import CancelledFn, ProgressFn
 from .core import Sketch, SketchError
 from .formats import Document, SketchFileError, format_for, native
 from .formats.jsonvalues import BadValue
+from .formats.watch import Watch
 
 PathArg = str | PathLike[str]
 
@@ -49,52 +58,72 @@ def _check_index(path: Path, index: int) -> None:
         raise SketchFileError(path, f"drawing index {index!r} is invalid: indices are 0, 1, 2, ...")
 
 
-def count_sketches(path: PathArg) -> int:
+def count_sketches(path: PathArg, *, progress: ProgressFn = None,
+                   cancelled: CancelledFn = None) -> int:
     path, module = _readable(path)
+    watch = Watch(progress, cancelled)
     if module.HOLDS_MANY:
-        return module.count(path)
-    module.read(path)   # a broken single-drawing file holds no drawing, not one
+        return module.count(path, watch)
+    module.read(path, watch)   # a broken single-drawing file holds no drawing, not one
     return 1
 
 
-def iter_sketches(path: PathArg) -> Iterator[Sketch]:
+def iter_sketches(path: PathArg, *, progress: ProgressFn = None,
+                  cancelled: CancelledFn = None) -> Iterator[Sketch]:
     """Every drawing of the file, in order, read lazily (files can hold millions)."""
     path, module = _readable(path)
+    watch = Watch(progress, cancelled)
     if module.HOLDS_MANY:
-        yield from module.iter_sketches(path)
+        yield from module.iter_sketches(path, watch)
     else:
-        yield module.read(path)
+        yield module.read(path, watch)
 
 
-def load_sketch(path: PathArg, index: int = 0) -> Sketch:
+def load_sketch(path: PathArg, index: int = 0, *, progress: ProgressFn = None,
+                cancelled: CancelledFn = None) -> Sketch:
     path, module = _readable(path)
     _check_index(path, index)
-    if module.HOLDS_MANY:
-        return module.load(path, index)
-    if index != 0:
+    watch = Watch(progress, cancelled)
+    if index != 0 and not module.HOLDS_MANY:
         raise SketchFileError(path, f"drawing index {index} is out of range: the file holds "
                               "1 drawing")
-    return module.read(path)
+    sketch = module.load(path, index, watch) if module.HOLDS_MANY else module.read(path, watch)
+    watch.step(1.0)
+    return sketch
 
 
-def load_document(path: PathArg, index: int = 0) -> Document:
-    """A .json document with its settings; any other file as a document without settings."""
+def load_document(path: PathArg, index: int = 0, *, progress: ProgressFn = None,
+                  cancelled: CancelledFn = None) -> Document:
+    """A .json document with its settings; any other file as a document without settings.
+
+    For a worker thread: `progress(fraction)` is called now and then, and once `cancelled()`
+    returns True the read stops with `sketchstudio.progress.Cancelled`."""
     if format_for(path) is native:
         path, _ = _readable(path)
         _check_index(path, index)
         if index != 0:
             raise SketchFileError(path, f"drawing index {index} is out of range: the file holds "
                                   "1 drawing")
-        return native.read_document(path)
-    return Document(load_sketch(path, index))
+        watch = Watch(progress, cancelled)
+        document = native.read_document(path, watch)
+        watch.step(1.0)
+        return document
+    return Document(load_sketch(path, index, progress=progress, cancelled=cancelled))
 
 
 def write_atomically(path: PathArg, write: Callable[[BinaryIO], None]) -> None:
     """Write `path` whole or not at all: `write(file)` into a temporary file in the same folder,
     flushed to disk (fsync), renamed over `path`, and the rename made durable. Whatever fails (disk
     full, permission denied, a read-only folder, `write` itself) propagates, and the previous file
-    is left exactly as it was. Every file SketchStudio writes for the user goes through here."""
+    is left exactly as it was. Every file SketchStudio writes for the user goes through here.
+
+    A symbolic link is followed: the file it points to is replaced and the link stays (renaming
+    over the link itself would turn it into a plain file and leave the real file unchanged)."""
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+        if path.is_symlink():    # realpath stops inside a loop of links
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(temporary, "wb") as file:

@@ -33,9 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="which drawing of a file that holds many (default: 0)")
     parser.add_argument("--model", metavar="ID|CARD", help="a store id or a model card "
                         "(default: the store's default classifier)")
-    parser.add_argument("--method", choices=("sla-grad", "sla", "psla", "occlusion"),
-                        help="explain the opened drawing with this method first (default: the "
-                        "live sla-grad)")
+    # explain.METHODS, spelled out: importing the engine here would load torch before the window.
+    parser.add_argument("--method", choices=("live", "sla", "sla-grad", "psla", "occlusion"),
+                        help="explain with this method (it stays the chosen method; default: "
+                        "live, which names what it ran)")
     parser.add_argument("--screenshot", metavar="OUT.png", help="wait for the first explanation, "
                         "save a picture of the whole window and exit")
     recovery = parser.add_mutually_exclusive_group()
@@ -167,6 +168,29 @@ def _install_excepthook(window) -> None:
     sys.excepthook = hook
 
 
+def check_data_dir() -> str | None:
+    """Before anything reads the data folder: set aside what no reader can use (a settings file
+    nested too deeply or holding a 4,300-digit integer, a damaged autosave note, ...), so that the
+    studio starts whatever it finds there. The one line that says what was set aside, or None."""
+    from ..models import paths
+    from .autosave import check_journals, journal_dir
+    from .damaged import DamagedFiles
+    from .settings import check_settings_file
+
+    damaged = DamagedFiles()
+    try:
+        data = paths.data_dir()
+        if os.path.lexists(data) and not data.is_dir():
+            damaged.set_aside(data, "not a folder")
+        else:
+            check_settings_file(data, damaged)
+            check_journals(damaged, journal_dir())
+    except Exception:   # the check must never be what stops the studio; the readers cope alone
+        logging.getLogger("sketchstudio.studio").warning("cannot check the data folder",
+                                                        exc_info=True)
+    return damaged.message()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     if args.self_test:
@@ -188,6 +212,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from .main_window import MainWindow
 
+    damage = check_data_dir()
     # A screenshot must not depend on (or change) what an earlier session left in the settings.
     window = MainWindow(device=args.device, persist=not args.screenshot)
     shot = None
@@ -203,8 +228,12 @@ def _run(args: argparse.Namespace) -> int:
     from .autosave import offer_recovery
 
     # Never a dialog for --screenshot or offscreen runs: scripted launches must not block.
-    offer_recovery(window, getattr(args, "restore", None), headless=bool(args.screenshot)
-                   or app.platformName() in ("offscreen", "minimal"))
+    headless = bool(args.screenshot) or app.platformName() in ("offscreen", "minimal")
+    offer_recovery(window, getattr(args, "restore", None), headless=headless)
+    if damage is not None:     # said once: a file set aside is not read (or reported) again
+        print(f"sketchstudio: {damage}", file=sys.stderr)
+        if not args.screenshot:    # (a screenshot fails on any error shown in the window)
+            window.show_error(damage, "Data folder", dialog=not headless)
     if started and args.method:
         window.explain_now(args.method)
     try:

@@ -100,7 +100,7 @@ class StrokeItem(QGraphicsItem):
         text = f"stroke {self.index}"
         if self.heat is not None:
             verdict = "helps" if self.heat.value > 0 else "hurts" if self.heat.value < 0 else "neutral"
-            text += f"  ·  {self.heat.value:+.4g} ({verdict})"
+            text += f"  ·  {self.heat.value:+.4g} ({verdict}, {self.heat.method})"
         self.setToolTip(text)
 
     # --- QGraphicsItem -----------------------------------------------------------------------

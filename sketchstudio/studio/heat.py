@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor
 
 from ..explain import Attribution
 from ..explain.colormap import heat_rgb, symmetric_scale
+from ..explain.methods import method_label
 from ..sketch import Sketch
 
 INK = QColor(34, 34, 38)
@@ -29,6 +30,7 @@ class StrokeHeat:
     value: float
     colour: QColor
     segment_colours: list[QColor] | None = None   # psla: one per segment
+    method: str = ""                              # what produced the value, e.g. "Live: Occlusion"
 
 
 class HeatMap:
@@ -48,7 +50,8 @@ class HeatMap:
             segments = None
             if result.segments is not None and len(stroke) > 1:
                 segments = _qcolors(heat_rgb(np.asarray(result.segments[k], dtype=float), self.scale))
-            self._by_id[id(stroke)] = StrokeHeat(float(result.strokes[k]), colours[k], segments)
+            self._by_id[id(stroke)] = StrokeHeat(float(result.strokes[k]), colours[k], segments,
+                                                 method_label(result.method))
 
     def get(self, stroke) -> StrokeHeat | None:
         return self._by_id.get(id(stroke))

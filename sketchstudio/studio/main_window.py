@@ -21,6 +21,7 @@ from .canvas import SketchCanvas
 from .document import StudioDocument
 from .heat import HeatMap
 from .icons import icon
+from ..explain.methods import method_label
 from .panels import METHOD_HELP, PANELS, TaskPanel
 # Each import registers its panel; the tabs follow this order.
 from . import retrieve_panel, generate_panel, assist_panel, attack_panel  # noqa: F401,E402
@@ -97,8 +98,9 @@ class MainWindow(QMainWindow):
         self.heat: HeatMap | None = None
         self.last_result: tuple[Sketch, Attribution] | None = None
         self.last_error: str | None = None
-        self._job: tuple[int, str] | None = None        # (generation, method) on its way
-        self._shown_method = LIVE_METHOD
+        self._job: tuple[int, str, bool] | None = None  # (generation, method, on demand) on its way
+        # What produced the colours on screen, as the engine named it (e.g. "live:occlusion").
+        self._shown_method: str | None = None
         self.curve_pending = False
         self._closing = False
         self._model_source: str | None = None
@@ -419,8 +421,9 @@ class MainWindow(QMainWindow):
         device = None if self.device in (None, "", "auto") else self.device
         self.worker.load_model(LoadRequest(str(source), device))   # cancels the running job
         self._end_job()
-        # The new model's view of the drawing, once, even when live explanation is off.
-        self._submit(LIVE_METHOD)
+        # The new model's view of the drawing with the chosen method, once, even when live
+        # explanation is off.
+        self._submit(self.method)
 
     def _model_loaded(self, info: ModelInfo) -> None:
         changed_task = self.model_info is None or self.model_info.task != info.task
@@ -532,18 +535,22 @@ class MainWindow(QMainWindow):
             self._explain_timer.start()
 
     def _explain_live(self) -> None:
-        self._submit(LIVE_METHOD)
+        # Every edit reruns the method the user chose: what is on screen is what was chosen.
+        self._submit(self.method)
 
     def explain_now(self, method: str | None = None) -> None:
-        """Explain the current snapshot now (on demand: sla, psla, occlusion, or sla-grad)."""
+        """Explain the current snapshot now; a given method becomes the chosen one (it stays until
+        the user picks another: edits, target changes, model switches and reopened files rerun it)."""
         if method is not None:
             self.method = method
             self.settings.method = method
             for panel in self.panels:
                 panel.on_settings(self.method, self.live, self.show_heat)
-        self._submit(self.method)
+        self._submit(self.method, on_demand=True)
 
-    def _submit(self, method: str) -> None:
+    def _submit(self, method: str, on_demand: bool = False) -> None:
+        """Explain the current snapshot with `method`. On demand (the user asked) shows progress at
+        once and reports a failure in a dialog; after an edit, quietly unless it takes long."""
         self._explain_timer.stop()
         if self._closing or self._model_source is None:
             return
@@ -553,10 +560,10 @@ class MainWindow(QMainWindow):
         sketch = self.document.sketch
         generation = self.worker.submit(ExplainRequest(sketch, method, self.target,
                                                        objective=self.objective))
-        self._job = (generation, method)
+        self._job = (generation, method, on_demand)
         self.actions_["cancel"].setEnabled(True)
         self.progress.setValue(0)
-        if method != LIVE_METHOD:
+        if on_demand:
             self._show_progress()
         else:
             self._progress_timer.start()
@@ -583,8 +590,8 @@ class MainWindow(QMainWindow):
             panel.on_busy(False, None)
 
     def _job_started(self, generation: int, method: str) -> None:
-        if self._current(generation) and method != LIVE_METHOD:
-            self.latency_label.setText(f"{METHOD_HELP.get(method, (method,))[0]}: running…")
+        if self._current(generation) and self._job is not None and self._job[2]:
+            self.latency_label.setText(f"{method_label(method)}: running…")
 
     def _job_progress(self, generation: int, fraction: float) -> None:
         if self._current(generation):
@@ -593,9 +600,8 @@ class MainWindow(QMainWindow):
     def _explained(self, generation: int, sketch: Sketch, result: Attribution) -> None:
         if not self._current(generation) or sketch is not self.document.sketch:
             return   # an outdated snapshot: a newer request is on its way
-        method = self._job[1] if self._job else result.method
         self._end_job()
-        self._shown_method = method
+        self._shown_method = result.method
         self.last_result = (sketch, result)
         self.heat = HeatMap(sketch, result)
         self.canvas.set_heat(self.heat)
@@ -608,8 +614,8 @@ class MainWindow(QMainWindow):
         self.curve_pending = expects_curve
         if not expects_curve:
             self.plots.deletion.clear_curve()
-        name = METHOD_HELP.get(result.method, (result.method,))[0]
-        self.latency_label.setText(f"{name}: {result.elapsed_ms:.0f} ms")
+        self.latency_label.setText(f"{method_label(result.method)}: {result.elapsed_ms:.0f} ms")
+        self.latency_label.setToolTip(str(result.params.get("live", {}).get("reason", "")))
         for panel in self.panels:
             panel.on_explanation(sketch, result)
         self.explanationShown.emit()
@@ -625,14 +631,14 @@ class MainWindow(QMainWindow):
     def _job_failed(self, generation: int, message: str) -> None:
         if not self._current(generation):
             return
-        method = self._job[1] if self._job else LIVE_METHOD
+        on_demand = bool(self._job and self._job[2])
         self._end_job()
         self.latency_label.setText("Attribution: failed")
         text = f"Explanation failed: {message}"
         if self.last_result is not None:
             text += " (showing the last good explanation)"
         # A live failure repeats on every stroke: say it in the status bar; on demand, say it loud.
-        self.show_error(text, "Explanation", dialog=method != LIVE_METHOD)
+        self.show_error(text, "Explanation", dialog=on_demand)
 
     def _job_cancelled(self, generation: int) -> None:
         if self._current(generation):
@@ -661,7 +667,7 @@ class MainWindow(QMainWindow):
         if objective is None:
             self._forget_explanation()
         else:
-            self._submit(self._shown_method)
+            self._submit(self.method)
 
     # --- tools: long engine work on the loaded model ---------------------------------------------
     def run_task(self, name: str, run, on_done, on_progress=None, on_failed=None,
@@ -753,7 +759,7 @@ class MainWindow(QMainWindow):
         if label == self.target:
             return
         self.target = label
-        self._submit(self._shown_method)
+        self._submit(self.method)
 
     def set_live(self, live: bool) -> None:
         self.live = bool(live)
@@ -935,7 +941,7 @@ class MainWindow(QMainWindow):
 
     def _document_to_save(self) -> Document:
         model = self.model_info.id if self.model_info is not None else None
-        attribution = {"method": self._shown_method}
+        attribution = {"method": self.method}
         if self.target is not None:
             attribution["target"] = self.target
         return Document(self.document.sketch, model, attribution)

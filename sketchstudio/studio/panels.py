@@ -14,20 +14,26 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QFormLayout, QF
                                QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from ..explain import Attribution
+from ..explain.methods import method_label
 from ..sketch import Sketch
 from .worker import LIVE_METHOD, ModelInfo
 
 METHOD_HELP = {
-    "sla-grad": ("SLA-grad (live)", "One gradient pass: the first-order effect of removing each "
-                 "stroke. Fast enough to run after every stroke."),
+    "live": ("Live (auto)", "Exact occlusion when the model is small enough to run it after "
+             "every stroke, else few-step SLA: as faithful as occlusion at the lowest cost. The "
+             "status bar names the method that ran."),
     "sla": ("SLA", "Integrated gradients over stroke presence: the values add up to the score "
             "change from a blank canvas."),
     "psla": ("P-SLA (per segment)", "One value per segment: the colour varies along each "
              "stroke."),
     "occlusion": ("Occlusion", "Leave one stroke out at a time (N+1 passes): the exact, "
                   "model-agnostic reference."),
+    "sla-grad": ("SLA-grad", "One gradient pass: the first-order effect of removing each "
+                 "stroke. The cheapest, but on ReLU networks it can give a decisive stroke the "
+                 "wrong sign."),
 }
-METHOD_ORDER = ("sla-grad", "sla", "psla", "occlusion")
+METHOD_ORDER = ("live", "sla", "psla", "occlusion", "sla-grad")
+
 
 
 class Studio(Protocol):
@@ -36,6 +42,7 @@ class Studio(Protocol):
     document: object                          # StudioDocument
     model_info: ModelInfo | None
     target: str | None
+    method: str                               # the chosen method (e.g. "live"), rerun on every edit
 
     canvas: object                            # SketchCanvas: .overlay(name) for tool layers
     last_result: tuple[Sketch, Attribution] | None
@@ -161,8 +168,8 @@ class ClassifyPanel(TaskPanel):
         layout.addLayout(row)
 
         self.live_check = QCheckBox("Live: explain after every stroke")
-        self.live_check.setToolTip("Run SLA-grad after every edit; the other methods run when "
-                                   "you ask (F5)")
+        self.live_check.setToolTip("Explain with the chosen method after every edit (off: only "
+                                   "when you ask, F5)")
         self.live_check.setChecked(True)
         self.live_check.toggled.connect(lambda on: self._updating or self.studio.set_live(on))
         layout.addWidget(self.live_check)
@@ -291,13 +298,13 @@ class ClassifyPanel(TaskPanel):
             else:
                 self.confidence.setText("Draw a few strokes to see what the model thinks.")
         d = self.detail_labels
-        d["method"].setText(METHOD_HELP.get(result.method, (result.method,))[0])
+        d["method"].setText(method_label(result.method))
         d["target"].setText(result.target or "—")
         d["score"].setText(f"{result.score_full:.3f} {result.objective} "
                            f"(blank {result.score_blank:.3f})")
         d["sum"].setText(f"{float(result.strokes.sum()):+.3f}"
                          + (f" (completeness error {result.completeness_error:.1%})"
-                            if result.method in ("sla", "psla") else ""))
+                            if result.method in ("sla", "psla", "live:sla") else ""))
         positive = int((result.strokes > 0).sum())
         d["strokes"].setText(f"{len(result.strokes)} · {positive} help, "
                              f"{len(result.strokes) - positive} hurt or neutral")

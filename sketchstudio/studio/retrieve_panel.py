@@ -74,6 +74,7 @@ class RetrievePanel(TaskPanel):
         self.found: Found | None = None
         self.found_sketch: Sketch | None = None
         self.picked_row: int | None = None
+        self._shown: tuple[Sketch, Attribution] | None = None   # on screen for the pick
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
         layout.setSpacing(6)
@@ -247,6 +248,7 @@ class RetrievePanel(TaskPanel):
     def pick(self, row: int | None) -> None:
         """Explain the similarity to gallery row `row` (None: stop explaining)."""
         self.picked_row = row
+        self._shown = None      # the explanation on screen for this pick, once it arrives
         self.refine_button.setEnabled(row is not None)
         self.refine_label.setText("")
         if row is None or self.gallery is None:
@@ -262,8 +264,14 @@ class RetrievePanel(TaskPanel):
             return
         sketch, gallery, row = self.studio.document.sketch, self.gallery, self.picked_row
         top = self.top_spin.value()
+        # Refine drops exactly the strokes the canvas shows as arguing against the match: the
+        # attribution on screen when there is one, else the same chosen method computed afresh.
+        shown = self._shown if self._shown is not None and self._shown[0] is sketch else None
+        attribution = shown[1] if shown is not None else None
+        method = self.studio.method
         self.studio.run_task("Refine", lambda model, progress, cancelled: refine_match(
-            sketch, model, gallery, row, top=top, progress=progress, cancelled=cancelled),
+            sketch, model, gallery, row, method=method, top=top, attribution=attribution,
+            progress=progress, cancelled=cancelled),
             lambda refinement: self._refined(sketch, refinement))
 
     def _refined(self, sketch: Sketch, refinement) -> None:
@@ -301,6 +309,7 @@ class RetrievePanel(TaskPanel):
     def on_explanation(self, sketch: Sketch, result: Attribution) -> None:
         if self.picked_row is None or self.gallery is None or result.objective != "cosine":
             return
+        self._shown = (sketch, result)
         item = self.gallery.items[self.picked_row]
         self.match_label.setText(
             f"Similarity to {item.word or Path(item.source).name}: {result.score_full:.3f}. Red "

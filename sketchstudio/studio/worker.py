@@ -30,7 +30,8 @@ from ..sketch import Sketch
 
 log = logging.getLogger(__name__)
 
-LIVE_METHOD = "sla-grad"
+# The studio's default: occlusion where it is cheap enough, else few-step SLA (explain/live.py).
+LIVE_METHOD = "live"
 # The deletion curve costs N + 1 forward passes: past this many strokes it is not drawn live.
 CURVE_MAX_STROKES = 300
 
@@ -223,6 +224,10 @@ class ExplainWorker(QThread):
         try:
             # The first call pays for kernel selection and caches; pay it here, not while drawing.
             if model.task == "classify":
+                # The gradient pass first: a model that cannot be differentiated (an argmax
+                # inside) is refused here, as the tools and SLA need it. Then the live method:
+                # it counts the model's operations once, which decides what live runs.
+                explain(probe_sketch(), model, method="sla-grad")
                 explain(probe_sketch(), model, method=LIVE_METHOD)
             else:
                 _probe_forward(model)

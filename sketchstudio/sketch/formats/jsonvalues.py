@@ -6,6 +6,7 @@ without complaint; sketch files are user input, so every value is checked for wh
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,15 @@ def loads(text: str) -> Any:
         raise BadValue(f"invalid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
     except RecursionError:
         raise BadValue("invalid JSON: nested too deeply") from None
+    except BadValue:
+        raise
+    except ValueError as exc:
+        # Python refuses integers of more than 4,300 digits (a guard against quadratic int
+        # parsing, sys.get_int_max_str_digits); its message suggests changing that limit.
+        if "digits" in str(exc):
+            raise BadValue("invalid JSON: an integer has more than the "
+                           f"{sys.get_int_max_str_digits():,} digits Python reads") from None
+        raise BadValue(f"invalid JSON: {exc}") from None
 
 
 def dumps(value: Any, ascii_only: bool = False) -> str:

@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Mapping
 
 from ..core import Sketch, SketchError, Stroke
+from ..limits import check_coordinates, check_drawing_size
+from ..metadata import check_metadata, check_value, check_written
 from .errors import SketchFileError
 from .files import decode_text, read_bytes
 from .jsonvalues import BadValue, describe, dumps, json_object, loads, numbers, plain_numbers
+from .watch import NO_WATCH, Watch
 
 NAME = "json"
 HOLDS_MANY = False
@@ -63,7 +66,7 @@ def _stroke(value: Any, i: int) -> Stroke:
     return Stroke(_points(value["points"], f"{what}.points"), **channels)
 
 
-def _document(data: Any) -> Document:
+def _document(data: Any, watch: Watch = NO_WATCH) -> Document:
     json_object(data, "the document")
     if data.get("format") != FORMAT_TAG:
         raise BadValue(f'not a SketchStudio document (it needs "format": "{FORMAT_TAG}")')
@@ -78,27 +81,42 @@ def _document(data: Any) -> Document:
         raise BadValue(f"unknown key {sorted(unknown)[0]!r}")
     if not isinstance(data.get("strokes"), list):
         raise BadValue(f'"strokes" should be a list, got {describe(data.get("strokes"))}')
-    metadata = json_object(data.get("metadata", {}), '"metadata"')
+    metadata = check_metadata(json_object(data.get("metadata", {}), '"metadata"'), '"metadata"')
     model = data.get("model")
     if model is not None and not isinstance(model, (str, dict)):
         raise BadValue(f'"model" should be a name or an object, got {describe(model)}')
     attribution = data.get("attribution")
     if attribution is not None:
         json_object(attribution, '"attribution"')
-    sketch = Sketch(tuple(_stroke(s, i) for i, s in enumerate(data["strokes"])), metadata)
+    # Kept and written back on every save: the same rule as metadata, or autosave would fail.
+    check_value(model, '"model"')
+    check_value(attribution, '"attribution"')
+    strokes = data["strokes"]
+    check_drawing_size(len(strokes), sum(len(s["points"]) for s in strokes
+                                         if isinstance(s, dict) and isinstance(s.get("points"), list)))
+    built = []
+    for i, stroke in enumerate(strokes):
+        if i % 1024 == 1023:
+            watch.step(0.5 + 0.5 * i / len(strokes))
+        built.append(_stroke(stroke, i))
+    sketch = Sketch(tuple(built), metadata)
+    check_coordinates(sketch)
     return Document(sketch, model, attribution)
 
 
-def read_document(path: Path) -> Document:
+def read_document(path: Path, watch: Watch = NO_WATCH) -> Document:
     text = decode_text(path, read_bytes(path))
+    watch.step(0.1)
     try:
-        return _document(loads(text))
+        data = loads(text)
+        watch.step(0.5)
+        return _document(data, watch)
     except (BadValue, SketchError) as exc:
         raise SketchFileError(path, str(exc), getattr(exc, "line", None)) from None
 
 
-def read(path: Path) -> Sketch:
-    return read_document(path).sketch
+def read(path: Path, watch: Watch = NO_WATCH) -> Sketch:
+    return read_document(path, watch).sketch
 
 
 def _stroke_json(stroke: Stroke) -> dict:
@@ -146,6 +164,12 @@ def write_document(file: BinaryIO, document: Document,
     `json.dumps` of the whole document.
     """
     encode = cache.text if cache is not None else (lambda s: dumps(_stroke_json(s)))
+    try:
+        check_written(document.sketch)
+        check_value(document.model, '"model"')
+        check_value(document.attribution, '"attribution"')
+    except SketchError as exc:
+        raise BadValue(str(exc)) from None
     try:
         head: dict[str, Any] = {"format": FORMAT_TAG, "version": VERSION,
                                 "metadata": dict(document.sketch.metadata)}

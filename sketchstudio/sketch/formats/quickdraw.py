@@ -14,23 +14,30 @@ from typing import BinaryIO, Iterable, Iterator
 import numpy as np
 
 from ..core import Sketch, SketchError, Stroke
+from ..limits import check_coordinates, check_drawing_size
+from ..metadata import check_metadata, check_written
 from .errors import SketchFileError
 from .files import MAX_DOCUMENT_BYTES
 from .jsonvalues import BadValue, describe, dumps, json_object, loads, numbers, plain_numbers
+from .watch import NO_WATCH, Watch
 
 NAME = "ndjson"
 HOLDS_MANY = True
 
 
-def _records(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(line number, line) of every non-blank line; an empty file is an error, not zero drawings."""
+def _records(path: Path, watch: Watch = NO_WATCH) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of every non-blank line; an empty file is an error, not zero drawings.
+    Progress is the fraction of the file's bytes read."""
     try:
         file = open(path, "rb")
+        size = max(path.stat().st_size, 1)
     except OSError as exc:
         raise SketchFileError(path, f"cannot read: {exc.strerror or exc}") from None
     found = False
     with file:
         for lineno, line in enumerate(iter(lambda: file.readline(MAX_DOCUMENT_BYTES + 1), b""), 1):
+            if lineno % 256 == 0:
+                watch.step(file.tell() / size)
             if len(line) > MAX_DOCUMENT_BYTES:
                 raise SketchFileError(path, "line is longer than the "
                                       f"{MAX_DOCUMENT_BYTES // (1024 * 1024)} MB limit", lineno)
@@ -68,28 +75,36 @@ def _parse(path: Path, lineno: int, line: bytes) -> Sketch:
         drawing = record["drawing"]
         if not isinstance(drawing, list):
             raise BadValue(f'"drawing" should be a list of strokes, got {describe(drawing)}')
+        # Counted before any stroke is built (a line of "[[0],[0]]," repeated is 11 bytes a stroke).
+        check_drawing_size(len(drawing), sum(
+            len(s[0]) for s in drawing if isinstance(s, list) and s and isinstance(s[0], list)))
+        metadata = check_metadata({k: v for k, v in record.items() if k != "drawing"})
         strokes = tuple(_stroke(s, i) for i, s in enumerate(drawing))
-        return Sketch(strokes, {k: v for k, v in record.items() if k != "drawing"})
+        sketch = Sketch(strokes, metadata)
+        check_coordinates(sketch)
+        return sketch
     except UnicodeDecodeError:
         raise SketchFileError(path, "not UTF-8 text (binary file?)", lineno) from None
     except (BadValue, SketchError) as exc:
         raise SketchFileError(path, str(exc), lineno) from None
 
 
-def count(path: Path) -> int:
-    return sum(1 for _ in _records(path))
+def count(path: Path, watch: Watch = NO_WATCH) -> int:
+    return sum(1 for _ in _records(path, watch))
 
 
-def iter_sketches(path: Path) -> Iterator[Sketch]:
-    for lineno, line in _records(path):
+def iter_sketches(path: Path, watch: Watch = NO_WATCH) -> Iterator[Sketch]:
+    for lineno, line in _records(path, watch):
+        watch.check()
         yield _parse(path, lineno, line)
 
 
-def load(path: Path, index: int) -> Sketch:
+def load(path: Path, index: int, watch: Watch = NO_WATCH) -> Sketch:
     # Only the wanted line is parsed: picking drawing 90,000 must not validate the 89,999 before it.
     total = 0
-    for lineno, line in _records(path):
+    for lineno, line in _records(path, watch):
         if total == index:
+            watch.check()
             return _parse(path, lineno, line)
         total += 1
     raise SketchFileError(path, f"drawing index {index} is out of range: the file holds "
@@ -107,8 +122,10 @@ def write(file: BinaryIO, sketches: Iterable[Sketch]) -> None:
     """Raw layout when every stroke of a drawing has times, else simplified; pressure is dropped."""
     written = 0
     for i, sketch in enumerate(sketches):
-        if "drawing" in sketch.metadata:
-            raise BadValue(f'drawing {i}: metadata key "drawing" is reserved by the format')
+        try:
+            check_written(sketch)
+        except SketchError as exc:
+            raise BadValue(f"drawing {i}: {exc}") from None
         with_time = bool(sketch.strokes) and all(s.time is not None for s in sketch.strokes)
         record = {**sketch.metadata,
                   "drawing": [_stroke_lists(s, with_time) for s in sketch.strokes]}

@@ -28,8 +28,11 @@ from typing import BinaryIO, Iterable, Iterator
 import numpy as np
 
 from ..core import Sketch, SketchError, Stroke
+from ..limits import check_coordinates, check_drawing_size
+from ..metadata import check_metadata, check_written
 from .errors import SketchFileError
 from .jsonvalues import BadValue, dumps, json_object, loads
+from .watch import NO_WATCH, Watch
 
 NAME = "npz"
 HOLDS_MANY = True
@@ -56,7 +59,46 @@ class _Split:
         return len(self.starts) - 1
 
 
+def _declared(path: Path, npz: "np.lib.npyio.NpzFile", key: str) -> None:
+    """Check the shape and type an array's header declares before numpy allocates it: numpy sizes
+    the array from the header alone (a 200-byte member can ask for petabytes, or a shape whose
+    product wraps around in 64 bits), so the declared bytes must be what the member holds."""
+    name = key + ".npy" if key + ".npy" in npz.zip.namelist() else key
+    try:
+        info = npz.zip.getinfo(name)
+        with npz.zip.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            else:
+                raise SketchFileError(path, f'array "{key}" has .npy format version '
+                                      f"{version[0]}.{version[1]}, which is not supported")
+            header_bytes = member.tell()
+    except SketchFileError:
+        raise
+    except _DAMAGED as exc:
+        raise SketchFileError(path, f'array "{key}" is damaged: {exc}') from None
+    if dtype.hasobject:
+        return   # refused with its own message when loaded (never unpickled)
+    if any(n < 0 for n in shape):
+        raise SketchFileError(path, f'array "{key}" declares a negative size: shape {shape}')
+    count = 1
+    for n in shape:          # Python integers: no wrap-around
+        count *= n
+    declared = count * dtype.itemsize
+    if count > MAX_ARCHIVE_BYTES or declared > MAX_ARCHIVE_BYTES:
+        raise SketchFileError(path, f'array "{key}" declares shape {shape} of {dtype}, more than '
+                              f"the {MAX_ARCHIVE_BYTES // (1024 * 1024)} MB limit")
+    if header_bytes + declared != info.file_size:
+        raise SketchFileError(path, f'array "{key}" declares shape {shape} of {dtype} '
+                              f"({declared:,} bytes) but holds {info.file_size - header_bytes:,} "
+                              "(damaged or truncated)")
+
+
 def _member(path: Path, npz: "np.lib.npyio.NpzFile", key: str) -> np.ndarray:
+    _declared(path, npz, key)
     try:
         value = npz[key]
     except ValueError as exc:
@@ -84,6 +126,10 @@ def _split(path: Path, npz: "np.lib.npyio.NpzFile", name: str) -> _Split:
     lengths = _member(path, npz, f"{name}_lengths")
     if lengths.ndim != 1 or lengths.dtype.kind not in "iu" or (lengths < 0).any():
         raise SketchFileError(path, f'"{name}_lengths" should be a 1-D array of counts')
+    # Each count at most the row count before summing, so the sum cannot wrap around in 64 bits.
+    if (lengths > len(rows)).any():
+        raise SketchFileError(path, f'"{name}_lengths" counts more rows than "{name}" has')
+    lengths = lengths.astype(np.int64)
     if int(lengths.sum()) != len(rows):
         raise SketchFileError(path, f'"{name}_lengths" adds up to {int(lengths.sum())} rows but '
                               f'"{name}" has {len(rows)} (truncated?)')
@@ -104,7 +150,7 @@ def _split(path: Path, npz: "np.lib.npyio.NpzFile", name: str) -> _Split:
     return _Split(name, rows, starts, metadata)
 
 
-def _splits(path: Path) -> list[_Split]:
+def _splits(path: Path, watch: Watch = NO_WATCH) -> list[_Split]:
     try:
         if path.stat().st_size == 0:
             raise SketchFileError(path, "file is empty")
@@ -121,7 +167,11 @@ def _splits(path: Path) -> list[_Split]:
                               f"{MAX_ARCHIVE_BYTES // (1024 * 1024)} MB limit")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            splits = [_split(path, npz, name) for name in SPLITS if name in npz.files]
+            splits = []
+            for name in SPLITS:
+                if name in npz.files:
+                    watch.step(len(splits) / 3)
+                    splits.append(_split(path, npz, name))
     except _DAMAGED as exc:
         raise SketchFileError(path, f"damaged .npz archive: {exc}") from None
     if not splits:
@@ -133,28 +183,35 @@ def _sketch(path: Path, split: _Split, i: int) -> Sketch:
     rows = split.rows[split.starts[i]:split.starts[i + 1]]
     metadata = {}
     try:
+        # A row is a point and a lifted pen ends a stroke: both counted before anything is built.
+        lifts = np.flatnonzero(rows[:, 2] == 1)
+        check_drawing_size(len(lifts), len(rows))
         if split.metadata is not None:
-            metadata = json_object(loads(str(split.metadata[i])), "metadata")
+            metadata = check_metadata(json_object(loads(str(split.metadata[i])), "metadata"))
         points = np.cumsum(rows[:, :2].astype(np.float64), axis=0)
-        cuts = np.flatnonzero(rows[:, 2] == 1)[:-1] + 1
+        cuts = lifts[:-1] + 1
         strokes = tuple(Stroke(p) for p in np.split(points, cuts)) if len(rows) else ()
-        return Sketch(strokes, metadata)
+        sketch = Sketch(strokes, metadata)
+        check_coordinates(sketch)
+        return sketch
     except (BadValue, SketchError) as exc:
         raise SketchFileError(path, f'"{split.name}" drawing {i}: {exc}') from None
 
 
-def count(path: Path) -> int:
-    return sum(len(split) for split in _splits(path))
+def count(path: Path, watch: Watch = NO_WATCH) -> int:
+    return sum(len(split) for split in _splits(path, watch))
 
 
-def iter_sketches(path: Path) -> Iterator[Sketch]:
-    for split in _splits(path):
+def iter_sketches(path: Path, watch: Watch = NO_WATCH) -> Iterator[Sketch]:
+    for split in _splits(path, watch):
         for i in range(len(split)):
+            watch.check()
             yield _sketch(path, split, i)
 
 
-def load(path: Path, index: int) -> Sketch:
-    splits = _splits(path)
+def load(path: Path, index: int, watch: Watch = NO_WATCH) -> Sketch:
+    splits = _splits(path, watch)
+    watch.check()
     local = index
     for split in splits:
         if local < len(split):
@@ -170,7 +227,13 @@ def _rows(sketch: Sketch) -> np.ndarray:
         return np.zeros((0, 3))
     points = np.concatenate([s.points for s in sketch.strokes])
     rows = np.zeros((len(points), 3))
-    rows[:, :2] = np.diff(points, axis=0, prepend=np.zeros((1, 2)))
+    with np.errstate(over="ignore"):
+        rows[:, :2] = np.diff(points, axis=0, prepend=np.zeros((1, 2)))
+        # The reader sums the offsets back up: points 1e308 apart have an offset of infinity, and
+        # sums near the float limit can round over it, so check what the reader will compute.
+        if not (np.isfinite(rows).all() and np.isfinite(np.cumsum(rows[:, :2], axis=0)).all()):
+            raise SketchError("coordinates are too far apart for stroke-3 offsets (dx, dy): the "
+                              "drawing spans more than the largest number a float holds")
     rows[np.cumsum([len(s) for s in sketch.strokes]) - 1, 2] = 1
     return rows
 
@@ -185,10 +248,11 @@ def write(file: BinaryIO, sketches: Iterable[Sketch]) -> None:
     rows, lengths, metadata = [], [], []
     for i, sketch in enumerate(sketches):
         try:
+            check_written(sketch)
             metadata.append(dumps(dict(sketch.metadata)))
-        except BadValue as exc:
-            raise BadValue(f"drawing {i}: metadata {exc}") from None
-        rows.append(_rows(sketch))
+            rows.append(_rows(sketch))
+        except (BadValue, SketchError) as exc:
+            raise BadValue(f"drawing {i}: {exc}") from None
         lengths.append(len(rows[-1]))
     if not lengths:
         raise BadValue("no drawings to write")

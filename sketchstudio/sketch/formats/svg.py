@@ -1,10 +1,13 @@
 """SVG import (polylines, polygons, lines, rects, circles, ellipses, paths) and export.
 
 Import: the XML is parsed first by defusedxml, which refuses entity declarations (the "billion
-laughs" bomb) and external references before anything else reads the file; geometry attributes are
-checked strictly (svgelements silently skips garbage, which would drop parts of a drawing); then
-svgelements applies transforms, resolves <use>, skips display:none and <defs>, and we flatten
-curves and arcs into polylines. Every subpath that draws something is one stroke, in document order.
+laughs" bomb) and external references before anything else reads the file, and stops at the element
+and nesting limits (sketch/limits.py); only encodings the XML parser reads byte by byte are
+accepted. Then svgbounds.py keeps only the attributes we use, checks them strictly (svgelements
+silently skips garbage, which would drop parts of a drawing) and bounds the work with every <use>
+expanded; then svgelements applies transforms, resolves <use>, skips display:none and <defs>, and
+we flatten curves and arcs into polylines, counting points and strokes against the limits. Every
+subpath that draws something is one stroke, in document order.
 
 Coordinates are the document's user units (the root viewBox space) rather than screen pixels: the
 root's size and viewBox are ignored, so the numbers in the file are the numbers in the sketch and
@@ -18,6 +21,8 @@ geometry (after an edit in another editor the geometry wins and they are dropped
 """
 from __future__ import annotations
 
+import codecs
+import functools
 import io
 import math
 import re
@@ -28,46 +33,84 @@ from xml.etree import ElementTree
 import numpy as np
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
-from svgelements import (SVG, Arc, Close, CubicBezier, Move, Path as SvgPath, QuadraticBezier,
-                         Shape, SVGLexicalParser)
+from svgelements import SVG, Arc, Close, CubicBezier, Move, QuadraticBezier, Shape
 
 from ..core import Sketch, SketchError, Stroke
+from ..limits import (MAX_POINTS, MAX_STROKES, MAX_SVG_DEPTH, MAX_SVG_ITEMS, check_coordinates,
+                      check_drawing_size)
+from ..metadata import check_metadata, check_written
+from . import svgbounds
 from .errors import SketchFileError
 from .files import read_bytes
 from .jsonvalues import BadValue, dumps, json_object, loads
+from .svgbounds import LINE_ATTR, local as _local
+from .watch import NO_WATCH, Cancelled, Watch
 
 NAME = "svg"
 HOLDS_MANY = False
 SVG_NS = "http://www.w3.org/2000/svg"
 METADATA_ID = "sketchstudio-metadata"
-LINE_ATTR = "data-sketchstudio-line"   # stamped on every element so later errors can name a line
 FLATTEN_TOLERANCE = 1e-3               # curve flattening error, as a fraction of the drawing's size
 MAX_POINTS_PER_CURVE = 1000
 
-_NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
-_LENGTH = re.compile(rf"\s*{_NUMBER}\s*(?:px|pt|pc|mm|cm|in|em|ex|%)?\s*|\s*auto\s*")
-# Numbers in a list are separated by comma/space, or just by the sign or dot that starts the next
-# one ("1-2", ".5.5"); requiring that keeps the pattern free of catastrophic backtracking.
-_ANGLE = rf"{_NUMBER}(?:deg|grad|rad|turn)?"
-_NUMBERS = rf"(?:{_ANGLE}(?:(?:\s*,\s*|\s+|(?=[-+.])){_ANGLE})*)?"
-_TRANSFORM = re.compile(
-    rf"\s*(?:(?:matrix|translate|scale|rotate|skewX|skewY)\s*\(\s*{_NUMBERS}\s*\)\s*,?\s*)*")
-_LENGTH_ATTRS = ("x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "width", "height")
-_SHAPES = {"path", "polyline", "polygon", "line", "rect", "circle", "ellipse"}
+# Encodings expat reads itself; any other is decoded by Python one byte at a time, which only works
+# for single-byte encodings (for UTF-7, Shift-JIS, ... pyexpat raises an undocumented ValueError).
+_EXPAT_ENCODINGS = {"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "iso-8859-1", "us-ascii"}
+_DECLARED_ENCODING = re.compile(
+    rb"""\s*+<\?xml\s[^>]{0,200}?\bencoding\s*+=\s*+["']([^"'>]{0,80})["']""")
 
 
-def _local(tag: Any) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+@functools.lru_cache(maxsize=32)
+def _encoding_problem(name: str) -> str | None:
+    """Why the XML parser cannot read `name`, or None (the test pyexpat itself applies)."""
+    if name.lower() in _EXPAT_ENCODINGS:
+        return None
+    try:
+        codecs.lookup(name)
+        decoded = bytes(range(256)).decode(name, "replace")
+    except LookupError:
+        return f"unknown encoding: {name}"
+    except (ValueError, TypeError) as exc:   # codecs that are not text encodings, idna, ...
+        return f"encoding {name!r} cannot be read as XML: {exc}"
+    if len(decoded) != 256:
+        return (f"the file declares the multi-byte encoding {name!r}, which the XML reader does "
+                "not support: save it as UTF-8")
+    return None
+
+
+def _check_encoding(path: Path, data: bytes) -> None:
+    match = _DECLARED_ENCODING.match(data[:400])
+    if match:
+        name = match.group(1).decode("ascii", "replace")
+        problem = _encoding_problem(name)
+        if problem:
+            raise SketchFileError(path, f"not readable XML: {problem}", 1)
 
 
 def _parse_xml(path: Path, data: bytes) -> ElementTree.Element:
+    _check_encoding(path, data)
     lines: dict[ElementTree.Element, int] = {}
+    depth = [0]
 
     class LineRecorder(ElementTree.TreeBuilder):
+        # Counts as it goes: a 20 MB file of empty elements must stop here, not after building
+        # millions of them (raised inside expat's callback, the error ends the parse).
         def start(self, tag, attrs):
+            line = parser.parser.CurrentLineNumber
+            depth[0] += 1
+            if depth[0] > MAX_SVG_DEPTH:
+                raise SketchFileError(path, f"elements nest more than {MAX_SVG_DEPTH} levels deep "
+                                      "(the limit)", line)
+            if len(lines) >= MAX_SVG_ITEMS:
+                raise SketchFileError(path, f"more than {MAX_SVG_ITEMS:,} elements (the limit)",
+                                      line)
             element = super().start(tag, attrs)
-            lines[element] = parser.parser.CurrentLineNumber
+            lines[element] = line
             return element
+
+        def end(self, tag):
+            depth[0] -= 1
+            return super().end(tag)
 
     # A plain <!DOCTYPE> (older Inkscape/Illustrator) is harmless; entity declarations are not.
     parser = DefusedXMLParser(target=LineRecorder(), forbid_dtd=False, forbid_entities=True,
@@ -79,63 +122,23 @@ def _parse_xml(path: Path, data: bytes) -> ElementTree.Element:
         reason = re.sub(r": line \d+, column \d+$", "", str(exc))
         raise SketchFileError(path, f"not well-formed XML: {reason} (column {exc.position[1]})",
                               exc.position[0]) from None
-    except LookupError as exc:     # expat asks Python for the codec the declaration names
-        raise SketchFileError(path, f"not readable XML: {exc}") from None
     except DefusedXmlException as exc:
         raise SketchFileError(path, "refused: the file declares XML entities or external "
                               f"references (a known attack on XML readers): {type(exc).__name__}",
                               parser.parser.CurrentLineNumber) from None
+    except (LookupError, ValueError) as exc:  # expat asks Python for the codec the file names
+        raise SketchFileError(path, f"not readable XML: {exc}") from None
     for element, line in lines.items():
         element.set(LINE_ATTR, str(line))
     return root
-
-
-def _check_path_data(data: str) -> None:
-    # svgelements' own lexer, so that what we accept is exactly what it reads; it stops silently at
-    # garbage, so whatever it leaves unread is the error.
-    if not re.match(r"\s*[Mm]", data):
-        raise ValueError("it must start with a moveto (M)")
-    lexer = SVGLexicalParser()
-    try:
-        lexer.parse(SvgPath(), data)
-    except Exception as exc:  # the lexer fails in many ways on garbage; all mean "malformed"
-        raise ValueError("") from exc
-    rest = data[lexer.pos:].strip()
-    if rest:
-        raise ValueError(f"unexpected {rest[:20]!r}")
-
-
-def _check_geometry(path: Path, root: ElementTree.Element) -> None:
-    for element in root.iter():
-        tag = _local(element.tag)
-        line = int(element.get(LINE_ATTR))
-        where = f"<{tag}>" + (f' id="{element.get("id")}"' if element.get("id") else "")
-        try:
-            if tag == "path" and element.get("d", "").strip():
-                _check_path_data(element.get("d"))
-            elif tag in ("polyline", "polygon") and element.get("points", "").strip():
-                # A point list reads exactly like the coordinates of an implicit "M x y x y ...".
-                _check_path_data("M " + element.get("points"))
-        except ValueError as exc:
-            raise SketchFileError(path, f"{where} has malformed or truncated "
-                                  f"{'path data' if tag == 'path' else 'points'}"
-                                  + (f": {exc}" if str(exc) else ""), line) from None
-        if tag in _SHAPES:
-            for name in _LENGTH_ATTRS:
-                value = element.get(name)
-                if value is not None and not _LENGTH.fullmatch(value):
-                    raise SketchFileError(path, f"{where} has a malformed {name}={value!r}", line)
-        transform = element.get("transform")
-        if transform is not None and not _TRANSFORM.fullmatch(transform):
-            raise SketchFileError(path, f"{where} has a malformed transform={transform!r}", line)
 
 
 def _metadata(path: Path, root: ElementTree.Element) -> dict:
     for element in root:
         if _local(element.tag) == "metadata" and element.get("id") == METADATA_ID:
             try:
-                return json_object(loads(element.text or ""), "sketch metadata")
-            except BadValue as exc:
+                return check_metadata(json_object(loads(element.text or ""), "sketch metadata"))
+            except (BadValue, SketchError) as exc:
                 raise SketchFileError(path, f"<metadata>: {exc}",
                                       int(element.get(LINE_ATTR))) from None
     return {}
@@ -157,7 +160,21 @@ def _flatten(segment: Any, tolerance: float) -> list[tuple[float, float]]:
     return [tuple(q) for q in segment.npoint(np.linspace(0.0, 1.0, n + 1)[1:])]
 
 
-def _subpaths(shape: Shape, tolerance: float) -> list[list[tuple[float, float]]]:
+class _Tally:
+    """Strokes and points made so far: flattening multiplies points (up to MAX_POINTS_PER_CURVE a
+    curve), so the limits are checked as they grow, not once at the end."""
+
+    def __init__(self) -> None:
+        self.strokes = self.points = 0
+
+    def add(self, strokes: int, points: int) -> None:
+        self.strokes += strokes
+        self.points += points
+        if self.strokes > MAX_STROKES or self.points > MAX_POINTS:
+            check_drawing_size(self.strokes, self.points)
+
+
+def _subpaths(shape: Shape, tolerance: float, tally: _Tally) -> list[list[tuple[float, float]]]:
     """The point lists of the subpaths that draw something (a lone moveto draws nothing)."""
     drawn: list[list[tuple[float, float]]] = []
     current: list[tuple[float, float]] | None = None
@@ -171,6 +188,8 @@ def _subpaths(shape: Shape, tolerance: float) -> list[list[tuple[float, float]]]
             start = start if segment.start is None else (segment.start.x, segment.start.y)
             current = [start]
             drawn.append(current)
+            tally.add(1, 1)
+        before = len(current)
         if isinstance(segment, Close):
             if current[-1] != current[0]:
                 current.append(current[0])
@@ -179,11 +198,17 @@ def _subpaths(shape: Shape, tolerance: float) -> list[list[tuple[float, float]]]
             current.extend(_flatten(segment, tolerance))
         else:
             current.append((segment.end.x, segment.end.y))
+        tally.add(0, len(drawn[-1]) - before)
     return drawn
+
+
+_TOKEN = re.compile(r"\S++")
 
 
 def _channel(shape: Shape, name: str, n: int) -> np.ndarray | None:
     text = shape.values.get("attributes", {}).get(f"data-{name}")
+    if text and _TOKEN.subn("", text)[1] != n:   # counted before a float is made of each
+        return None
     try:
         values = np.array([float(v) for v in text.split()]) if text else None
     except ValueError:
@@ -191,16 +216,23 @@ def _channel(shape: Shape, name: str, n: int) -> np.ndarray | None:
     return values if values is not None and len(values) == n and np.isfinite(values).all() else None
 
 
-def _strokes(path: Path, document: SVG) -> list[Stroke]:
+def _strokes(path: Path, document: SVG, watch: Watch) -> list[Stroke]:
     shapes = [e for e in document.elements() if isinstance(e, Shape)]
     corners = [(p.x, p.y) for shape in shapes for segment in shape.segments()
                for p in (segment.start, segment.end) if p is not None]
-    extent = float(np.ptp(np.array(corners), axis=0).max()) if corners else 0.0
+    with np.errstate(over="ignore"):      # far-apart points: an infinite extent, handled below
+        extent = float(np.ptp(np.array(corners), axis=0).max()) if corners else 0.0
     tolerance = FLATTEN_TOLERANCE * extent if extent > 0 and np.isfinite(extent) else 1.0
     strokes = []
-    for shape in shapes:
+    tally = _Tally()
+    for k, shape in enumerate(shapes):
+        if k % 64 == 63:
+            watch.step(0.7 + 0.3 * k / len(shapes))
         line = shape.values.get("attributes", {}).get(LINE_ATTR)
-        subpaths = _subpaths(shape, tolerance)
+        try:
+            subpaths = _subpaths(shape, tolerance, tally)
+        except SketchError as exc:
+            raise SketchFileError(path, str(exc), int(line) if line else None) from None
         for points in subpaths:
             try:
                 if len(subpaths) == 1:
@@ -215,24 +247,33 @@ def _strokes(path: Path, document: SVG) -> list[Stroke]:
     return strokes
 
 
-def read(path: Path) -> Sketch:
+def read(path: Path, watch: Watch = NO_WATCH) -> Sketch:
     root = _parse_xml(path, read_bytes(path))
     if _local(root.tag) != "svg":
         raise SketchFileError(path, "not an SVG document (the root element is "
                               f"<{_local(root.tag)}>)")
-    _check_geometry(path, root)
-    metadata = _metadata(path, root)
     for name in ("width", "height", "viewBox"):
         root.attrib.pop(name, None)
+    watch.step(0.1)
+    svgbounds.prepare(path, root)
+    metadata = _metadata(path, root)
+    # svgelements runs as one call (seconds at most, within the limits); cancel is checked around.
+    watch.step(0.3)
     try:
         document = SVG.parse(io.BytesIO(ElementTree.tostring(root)), reify=True, on_error="raise")
-        strokes = _strokes(path, document)
-    except SketchFileError:
+        watch.step(0.7)
+        strokes = _strokes(path, document, watch)
+    except (SketchFileError, Cancelled):
         raise
     except Exception as exc:  # svgelements on untrusted input: any failure is the file's fault
         raise SketchFileError(path, "cannot interpret the SVG: "
                               f"{type(exc).__name__}: {exc}") from None
-    return Sketch(tuple(strokes), metadata)
+    sketch = Sketch(tuple(strokes), metadata)
+    try:
+        check_coordinates(sketch)
+    except SketchError as exc:
+        raise SketchFileError(path, str(exc)) from None
+    return sketch
 
 
 def _number(value: float) -> str:
@@ -256,8 +297,11 @@ def write(file: BinaryIO, sketch: Sketch) -> None:
         root.attrib.update(width=_number(box[2]), height=_number(box[3]),
                            viewBox=" ".join(_number(v) for v in box))
     try:
+        check_written(sketch)
         # ASCII-only JSON: XML cannot carry every character a string may hold (controls, ...).
         metadata = dumps(dict(sketch.metadata), ascii_only=True)
+    except SketchError as exc:
+        raise BadValue(str(exc)) from None
     except BadValue as exc:
         raise BadValue(f"metadata {exc}") from None
     ElementTree.SubElement(root, "metadata", id=METADATA_ID).text = metadata
