@@ -39,10 +39,12 @@ $(VENV)/.installed-package: $(VENV)/.installed
 package: $(VENV)/.installed-package
 	PYTHON=$(PY) packaging/build.sh
 
-# Every importer (ndjson, npz, svg, native json, model cards) with 10,000 generated inputs each.
+# Every importer (ndjson, npz, svg, native json, model cards) with 10,000 generated inputs each,
+# and hostile model files (mutated TorchScript code, programs and archive members).
 fuzz: $(VENV)/.installed-dev
 	SKETCHSTUDIO_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10000} QT_QPA_PLATFORM=offscreen $(PY) -m pytest \
-		tests/test_reliability_fuzz.py -q -p no:cacheprovider --hypothesis-show-statistics
+		tests/test_reliability_fuzz.py tests/test_safety_model_fuzz.py -q -p no:cacheprovider \
+		--hypothesis-show-statistics
 
 bench: $(VENV)/.installed-dev
 	$(VENV)/bin/sketchstudio bench

@@ -95,6 +95,18 @@ class SlowForward(TinyClassifier):
         return self.head(self.features(x)) + m.mean() * 1e-30
 
 
+class AnnouncedSlowForward(SlowForward):
+    """SlowForward that prints a line as each forward pass starts (to stderr: the CLI routes a
+    model's prints there): the readiness signal a test waits for instead of sleeping."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        print("slow model: forward pass")
+        m = torch.ones(512, 512) * (1.0 + x.mean()) / 512.0   # TorchScript has no super()
+        for _ in range(self.steps):
+            m = torch.tanh(m @ m) * 0.5 + 0.5 / 512.0
+        return self.head(self.features(x)) + m.mean() * 1e-30
+
+
 class HugeAllocation(TinyClassifier):
     """Asks for 4 EiB in its forward pass. The allocator refuses at once (no machine has that much
     address space), so the test exercises the out-of-memory path without exhausting the host."""
@@ -118,7 +130,7 @@ class TinyGenerator(TinyClassifier):
 BEHAVIOURS: dict[str, type[TinyClassifier]] = {
     "ok": TinyClassifier, "raises": Raises, "nan": NaNOutput, "argmax": ArgmaxOutput,
     "constant": ConstantOutput, "noisy": NoisyOutput, "generator": TinyGenerator,
-    "slow": SlowForward, "huge_memory": HugeAllocation,
+    "slow": SlowForward, "announced_slow": AnnouncedSlowForward, "huge_memory": HugeAllocation,
 }
 
 

@@ -26,18 +26,18 @@ data/symbol_metadata/similar_greek.txt, e.g. \\phi is merged into \\Phi, \\epsil
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
 import pytest
 import torch
-from model_zoo import card_dict, save_torchscript, write_card
+from handtex_support import (build_handtex_card, handtex_labels, omniglot_members,
+                             parse_omniglot)
 
 from sketchstudio.models import load_model, run_checks
 from sketchstudio.render import render
-from sketchstudio.sketch import Sketch, simplify
+from sketchstudio.sketch import simplify
 
 pytest.importorskip("handtex", reason="handtex not installed (test-only: "
                     "pip install --no-deps handtex==1.0.5 safetensors)")
@@ -49,53 +49,16 @@ OMNIGLOT = SHARED_DATA / "omniglot" / "strokes_background_small1.zip"
 GREEK = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
          "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma", "tau", "upsilon", "phi",
          "chi", "psi", "omega"]
-HANDTEX_INPUT = {"size": 64, "channels": 1, "ink": "dark-on-light", "sigma": 0.15, "width": 0.7,
-                 "fit": "center", "margin": 0.05, "mean": [0.5], "std": [0.5]}
 
 if not OMNIGLOT.is_file():
     pytest.skip(f"Omniglot strokes not found at {OMNIGLOT} (set SKETCHSTUDIO_SHARED_DATA)",
                 allow_module_level=True)
 
 
-def _handtex_labels() -> list[str]:
-    text = resources.files("handtex.data.model").joinpath("encodings.txt").read_text("utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
 @pytest.fixture(scope="module")
 def handtex_card(tmp_path_factory) -> Path:
     """handtex's CNN scripted to TorchScript, with a card, in a temporary folder."""
-    from handtex.detector.model import CNN
-    from safetensors.torch import load_file
-
-    labels = _handtex_labels()
-    weights = resources.files("handtex.data.model").joinpath("handtex.safetensors")
-    with resources.as_file(weights) as path:
-        state = load_file(str(path))
-    cnn = CNN(num_classes=len(labels), image_size=64)
-    cnn.load_state_dict(state)
-    folder = tmp_path_factory.mktemp("handtex")
-    save_torchscript(cnn, folder / "model.pt")
-    return write_card(folder, card_dict(
-        name="handtex LaTeX symbols", labels=labels, input=HANDTEX_INPUT,
-        description="handtex 1.0.5 CNN (GPL-3.0), 1,775 handwritten LaTeX symbols"))
-
-
-def _parse_omniglot(text: str) -> Sketch:
-    """Omniglot strokes: "START", then "x,y,t" rows, "BREAK" after every stroke; y points up."""
-    strokes, current = [], []
-    for line in text.splitlines():
-        line = line.strip()
-        if line in ("START", "BREAK"):
-            if current:
-                strokes.append(current)
-            current = []
-        elif line:
-            x, y, _t = line.split(",")
-            current.append((float(x), -float(y)))
-    if current:
-        strokes.append(current)
-    return Sketch.from_arrays(strokes)
+    return build_handtex_card(tmp_path_factory.mktemp("handtex"))
 
 
 def _accepted(labels: list[str]) -> dict[str, set[int]]:
@@ -121,18 +84,14 @@ def _accepted(labels: list[str]) -> dict[str, set[int]]:
 @pytest.fixture(scope="module")
 def greek():
     """(sketch, letter) for every drawing of a Greek letter that handtex knows."""
-    known = _accepted(_handtex_labels())
+    known = _accepted(handtex_labels())
     items = []
-    with zipfile.ZipFile(OMNIGLOT) as z:
-        for name in sorted(z.namelist()):
-            parts = name.split("/")
-            if len(parts) == 4 and parts[1] == "Greek" and parts[3].endswith(".txt"):
-                letter = GREEK[int(parts[2].removeprefix("character")) - 1]
-                if letter in known:
-                    sketch = _parse_omniglot(z.read(name).decode("utf-8"))
-                    # Letters span ~60 units -> ~58 px, so 0.5 units is half a pixel: the drawing
-                    # looks the same to the model, with a third of the points to render.
-                    items.append((simplify(sketch, 0.5), letter))
+    for name, text in omniglot_members(OMNIGLOT, "Greek"):
+        letter = GREEK[int(name.split("/")[2].removeprefix("character")) - 1]
+        if letter in known:
+            # Letters span ~60 units -> ~58 px, so 0.5 units is half a pixel: the drawing looks
+            # the same to the model, with a third of the points to render.
+            items.append((simplify(parse_omniglot(text), 0.5), letter))
     return items, known
 
 

@@ -255,13 +255,20 @@ def test_studio_cancels_a_slow_model_and_the_window_never_freezes(make_window, s
     assert max(stalls) < 1000, max(stalls)
 
 
-def test_cli_explain_of_a_slow_model_is_interrupted_cleanly(slow_card, drawing):
+def test_cli_explain_of_a_slow_model_is_interrupted_cleanly(tmp_path, drawing):
+    card = model_zoo.make_model(tmp_path / "announced", behaviour="announced_slow")
     env = dict(os.environ, PYTHONPATH=str(PROJECT))
     process = subprocess.Popen(
         [sys.executable, "-m", "sketchstudio.cli", "--device", "cpu", "explain", str(drawing),
-         "--model", str(slow_card), "--method", "sla", "--steps", "4096"],
+         "--model", str(card), "--method", "sla", "--steps", "4096"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(6)          # imports, load, and well into the explanation
+    # Ready when the explanation is under way: the model announces every forward pass. Loading
+    # and checking the model take a few passes first, so wait for a handful, never for a time.
+    announced = 0
+    for line in process.stderr:
+        announced += "slow model: forward pass" in line
+        if announced >= 5:
+            break
     assert process.poll() is None, process.communicate()[1]
     started = time.monotonic()
     process.send_signal(signal.SIGINT)

@@ -241,6 +241,7 @@ ONE = _npy((1,), "<i8", np.array([1], "<i8").tobytes())
     ({"train.npy": _npy((2 ** 33, 3)), "train_lengths.npy": ONE}, ("declares shape", "limit")),
     ({"train.npy": _npy((2 ** 32, 2 ** 32, 3)), "train_lengths.npy": ONE}, ("limit",)),
     ({"train.npy": _npy((-1, 3)), "train_lengths.npy": ONE}, ("negative",)),
+    ({"train.npy": _npy((0, 2 ** 64)), "train_lengths.npy": ONE}, ("declares shape", "limit")),
     ({"train.npy": _npy((5, 3), "<i2", ROW), "train_lengths.npy": ONE}, ("holds", "truncated")),
     ({"train.npy": _npy((1, 3), "<i2", ROW), "train_lengths.npy": ONE,
       "train_metadata.npy": _npy((10 ** 15,), "<U0")}, ("declares shape",)),
@@ -250,7 +251,7 @@ ONE = _npy((1,), "<i8", np.array([1], "<i8").tobytes())
     ({"train.npy": _npy((1, 3), "<i2", ROW),
       "train_lengths.npy": _npy((2,), "<u8", np.array([2 ** 64 - 1, 2], "<u8").tobytes())},
      ("counts more rows",)),
-], ids=["2**62-rows", "48-GiB", "wraps-to-0", "negative", "short-data", "U0-petacount",
+], ids=["2**62-rows", "48-GiB", "wraps-to-0", "negative", "empty-but-2**64", "short-data", "U0-petacount",
         "lengths-wrap", "uint64-lengths"])
 def test_npz_headers_that_overflow_or_wrap_are_one_line(tmp_path, members, words):
     path = tmp_path / "header.npz"

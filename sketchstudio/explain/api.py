@@ -67,6 +67,7 @@ def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int |
     tasks pass an objective object (`sketchstudio.tasks`), which maps the model output to (B,) scores.
     """
     check_method(method, steps)  # before any model work
+    _check_size(sketch)
     started = time.perf_counter()
     requested = method
     live_choice = None
@@ -134,6 +135,17 @@ def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int |
         point_grads=raw.point_grads, params=params,
         elapsed_ms=(time.perf_counter() - started) * 1000.0, notes=notes,
         model=getattr(model, "id", None), task=task)
+
+
+def _check_size(sketch: Sketch) -> None:
+    """Refuse drawings past the documented limits before any work (a drawing built in code is
+    not bounded by the file readers): memory is bounded per batch, but time grows with size."""
+    from ..sketch.limits import MAX_POINTS, MAX_STROKES
+
+    if len(sketch) > MAX_STROKES or sketch.num_points > MAX_POINTS:
+        raise UserError(f"the drawing has {len(sketch):,} strokes and {sketch.num_points:,} points; "
+                        f"explanations are limited to {MAX_STROKES:,} strokes and "
+                        f"{MAX_POINTS:,} points (docs/reliability.md)")
 
 
 def _sanity_notes(strokes: np.ndarray, full: float, blank: float, sketch: Sketch) -> list[str]:

@@ -34,6 +34,11 @@ def method_label(method: str) -> str:
 # completeness error under 1%; deletion AUC is already flat from 4 steps (README, "Integration steps").
 DEFAULT_STEPS = 32
 DEFAULT_QUADRATURE = "midpoint"
+# The largest intermediate tensor of one batch (ink of every stroke or segment on its tiles, per
+# presence row), in values: 2^24 floats = 64 MB. Large drawings get fewer rows per batch instead
+# of more memory (200,000 points with psla once peaked at 13 GB); progress and cancellation are
+# checked between batches, so they still stop promptly.
+MAX_BATCH_VALUES = 1 << 24
 
 
 @dataclass
@@ -84,6 +89,11 @@ class RawAttribution:
     params: dict = field(default_factory=dict)
 
 
+def _rows_per_batch(problem: Problem, values_per_row: int) -> int:
+    """Presence rows per batch: the model's batch size, fewer when one row's ink is large."""
+    return int(max(1, min(problem.batch_size, MAX_BATCH_VALUES // max(1, values_per_row))))
+
+
 def _chunks(total: int, size: int):
     for start in range(0, total, size):
         yield start, min(start + size, total)
@@ -93,7 +103,7 @@ def _scores_no_grad(problem: Problem, ink: StrokeInk, alphas: torch.Tensor,
                     progress: ProgressFn, cancelled: CancelledFn) -> torch.Tensor:
     out = []
     with torch.no_grad():
-        for start, stop in _chunks(len(alphas), problem.batch_size):
+        for start, stop in _chunks(len(alphas), _rows_per_batch(problem, ink.ink.numel())):
             check(cancelled)
             out.append(problem.score_images(ink.composite(alphas[start:stop])))
             report(progress, stop / len(alphas))
@@ -132,14 +142,14 @@ def sla_grad(problem: Problem, ink: StrokeInk, progress: ProgressFn, cancelled: 
 
 
 def _integrated(problem: Problem, composite, num_units: int, steps: int, rule: str,
-                progress: ProgressFn, cancelled: CancelledFn) -> torch.Tensor:
+                progress: ProgressFn, cancelled: CancelledFn, values_per_row: int) -> torch.Tensor:
     """Integrated gradients of the score along alpha = t * 1, t: 0 -> 1, steps batched.
 
     `composite(alpha (B, units)) -> ink (B, H, W)`. Returns the attribution of every unit.
     """
     nodes, weights = quadrature(steps, rule)
     total = torch.zeros(num_units, device=problem.device)
-    for start, stop in _chunks(len(nodes), problem.batch_size):
+    for start, stop in _chunks(len(nodes), _rows_per_batch(problem, values_per_row)):
         check(cancelled)
         t = torch.as_tensor(nodes[start:stop], dtype=torch.float32, device=problem.device)
         w = torch.as_tensor(weights[start:stop], dtype=torch.float32, device=problem.device)
@@ -155,7 +165,8 @@ def _integrated(problem: Problem, composite, num_units: int, steps: int, rule: s
 def sla(problem: Problem, ink: StrokeInk, progress: ProgressFn, cancelled: CancelledFn,
         steps: int | None, rule: str = DEFAULT_QUADRATURE) -> RawAttribution:
     steps = steps or DEFAULT_STEPS
-    values = _integrated(problem, ink.composite, ink.num_strokes, steps, rule, progress, cancelled)
+    values = _integrated(problem, ink.composite, ink.num_strokes, steps, rule, progress, cancelled,
+                         ink.ink.numel())
     full, blank = _full_and_blank(problem, ink)
     return RawAttribution(values.cpu().numpy().astype(np.float64), full, blank,
                           params={"steps": steps, "quadrature": rule})
@@ -169,7 +180,8 @@ def psla(problem: Problem, progress: ProgressFn, cancelled: CancelledFn, steps: 
     placed = problem.placed
     layout = placed.layout
     seg_values = _integrated(problem, ink.composite_segments, layout.num_segments, steps, rule,
-                                lambda f: report(progress, 0.9 * f), cancelled)
+                             lambda f: report(progress, 0.9 * f), cancelled,
+                             ink.pair_ink.numel() + ink.ink.numel())
     # Point gradient at the full sketch: the direction each point should move to raise the score.
     check(cancelled)
     points = placed.points.clone().requires_grad_(True)

@@ -612,8 +612,9 @@ class MainWindow(QMainWindow):
         expects_curve = (result.target_index is not None
                          and 0 < len(sketch) <= CURVE_MAX_STROKES)
         self.curve_pending = expects_curve
-        if not expects_curve:
-            self.plots.deletion.clear_curve()
+        # The previous curve belongs to the previous explanation (another target, method or
+        # drawing): never leave it under the new colours while the new one is computed.
+        self.plots.deletion.clear_curve()
         self.latency_label.setText(f"{method_label(result.method)}: {result.elapsed_ms:.0f} ms")
         self.latency_label.setToolTip(str(result.params.get("live", {}).get("reason", "")))
         for panel in self.panels:

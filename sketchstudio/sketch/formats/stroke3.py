@@ -45,7 +45,7 @@ MAX_ARCHIVE_BYTES = 512 * 1024 * 1024
 # What numpy and zipfile raise on damaged archives: truncated members, bad headers, bad CRCs,
 # unsupported compression or encryption.
 _DAMAGED = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
-            RuntimeError)
+            RuntimeError, OverflowError)
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,9 @@ def _declared(path: Path, npz: "np.lib.npyio.NpzFile", key: str) -> None:
     for n in shape:          # Python integers: no wrap-around
         count *= n
     declared = count * dtype.itemsize
-    if count > MAX_ARCHIVE_BYTES or declared > MAX_ARCHIVE_BYTES:
+    # Each dimension too: (0, 2**64) holds nothing, but numpy computes with 64-bit sizes.
+    if count > MAX_ARCHIVE_BYTES or declared > MAX_ARCHIVE_BYTES or max(shape, default=0) > \
+            MAX_ARCHIVE_BYTES:
         raise SketchFileError(path, f'array "{key}" declares shape {shape} of {dtype}, more than '
                               f"the {MAX_ARCHIVE_BYTES // (1024 * 1024)} MB limit")
     if header_bytes + declared != info.file_size:
