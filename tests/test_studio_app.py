@@ -105,11 +105,16 @@ def test_an_unparsable_file_shows_a_message_and_keeps_the_drawing(make_window, t
     good = window.last_result
     garbage = tmp_path / "broken.ndjson"
     garbage.write_text('{"word": "cat", "drawing": [[[1, 2], [3]]]}\nnot json at all\n')
-    assert window.import_file(garbage, index=1) is False
+    # The file is read in the worker: the refusal arrives as fileLoaded(False) and one line.
+    with qtbot.waitSignal(window.fileLoaded, timeout=EXPLAIN_WAIT_MS) as read:
+        assert window.import_file(garbage, index=1)
+    assert read.args == [False]
     assert "broken.ndjson" in window.last_error
     other = tmp_path / "broken.json"
     other.write_text("{ nope")
-    assert window.open_file(other) is False
+    with qtbot.waitSignal(window.fileLoaded, timeout=EXPLAIN_WAIT_MS) as read:
+        assert window.open_file(other)
+    assert read.args == [False]
     assert "broken.json" in window.last_error
     assert window.document.sketch is good[0] and window.last_result is good
     assert window.isVisible()

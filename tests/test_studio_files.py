@@ -14,7 +14,16 @@ from qt_helpers import (EXPLAIN_WAIT_MS, draw_line, house, isolated_studio, make
                         tiny_card)
 from sketchstudio.sketch.io import load_sketch, save_sketches
 from sketchstudio.studio.browser import DrawingBrowser
+from sketchstudio.studio.reading import read_drawings
 from sketchstudio.studio.settings import APPLICATION, ORGANISATION, StudioSettings
+
+
+def loaded(qtbot, window, start) -> bool:
+    """Run `start()` (an open_file / import_file that reads in the worker) and wait for the file:
+    True when its drawing became the document."""
+    with qtbot.waitSignal(window.fileLoaded, timeout=EXPLAIN_WAIT_MS) as blocker:
+        assert start()
+    return blocker.args == [True]
 
 
 @pytest.fixture
@@ -41,7 +50,7 @@ def test_save_and_open_a_document(make_window, tiny_card, tmp_path, qtbot):
     window.new_document()
     assert len(window.document.sketch) == 0 and window.last_result is None
     window.method = "sla-grad"
-    assert window.open_file(path)
+    assert loaded(qtbot, window, lambda: window.open_file(path))
     assert window.document.sketch == house() and window.document.path == path
     assert window.method == "occlusion"                       # the document's settings
     assert not window.document.modified
@@ -56,18 +65,18 @@ def test_save_as_adds_the_extension(make_window, tmp_path, monkeypatch):
     assert (tmp_path / "drawing.json").is_file()
 
 
-def test_import_is_one_undoable_edit(make_window, drawings):
+def test_import_is_one_undoable_edit(make_window, drawings, qtbot):
     window = make_window()
     window.document.apply(house(), "Draw")
     before = window.document.sketch
-    assert window.import_file(drawings, index=2)
+    assert loaded(qtbot, window, lambda: window.import_file(drawings, index=2))
     assert window.document.sketch == load_sketch(drawings, 2)
     assert window.document.undo_stack.undoText().startswith("Import three.ndjson")
     window.document.undo_stack.undo()
     assert window.document.sketch is before
 
 
-def test_a_file_with_many_drawings_opens_the_browser(make_window, drawings, monkeypatch):
+def test_a_file_with_many_drawings_opens_the_browser(make_window, drawings, monkeypatch, qtbot):
     window = make_window()
     chosen = {}
 
@@ -77,13 +86,13 @@ def test_a_file_with_many_drawings_opens_the_browser(make_window, drawings, monk
         return QDialog.DialogCode.Accepted
 
     monkeypatch.setattr(DrawingBrowser, "exec", pick)
-    assert window.import_file(drawings)
+    assert loaded(qtbot, window, lambda: window.import_file(drawings))
     assert chosen["count"] == 3
     assert window.document.sketch == load_sketch(drawings, 1)
 
 
 def test_browser_thumbnails_words_and_filter(qtbot, drawings):
-    browser = DrawingBrowser(drawings)
+    browser = DrawingBrowser(drawings, read_drawings(drawings))
     qtbot.addWidget(browser)
     qtbot.waitUntil(lambda: browser.finished_loading, timeout=5000)
     assert browser.list.count() == 3
@@ -110,10 +119,10 @@ def test_exports(make_window, tiny_card, tmp_path, qtbot):
     assert ".svg, .png or .ndjson" in window.last_error
 
 
-def test_dropping_a_file_imports_it(make_window, drawings, monkeypatch):
+def test_dropping_a_file_imports_it(make_window, drawings, monkeypatch, qtbot):
     window = make_window()
     monkeypatch.setattr(DrawingBrowser, "exec", lambda b: QDialog.DialogCode.Accepted)
-    window.canvas.filesDropped.emit([str(drawings)])
+    assert loaded(qtbot, window, lambda: window.canvas.filesDropped.emit([str(drawings)]) or True)
     assert window.document.sketch == load_sketch(drawings, 0)
     window.canvas.filesDropped.emit(["/tmp/notes.txt"])
     assert "not a sketch file" in window.last_error
@@ -137,7 +146,7 @@ def test_choices_and_recent_files_persist(make_window, drawings, qtbot):
     window.set_show_heat(False)
     window.set_live(False)
     window.select_tool("eraser")
-    assert window.import_file(drawings, index=0)
+    assert loaded(qtbot, window, lambda: window.import_file(drawings, index=0))
     window.document.undo_stack.setClean()
     assert window.close()
     settings = StudioSettings(QSettings(ORGANISATION, APPLICATION))

@@ -144,7 +144,9 @@ def test_a_reopened_file_shows_the_method_it_was_saved_with(make_window, tiny_ca
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
         choose_method(window, "live")
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
-        assert window.open_file(path)
+        with qtbot.waitSignal(window.fileLoaded, timeout=EXPLAIN_WAIT_MS) as read:
+            assert window.open_file(path)       # read in the worker
+        assert read.args == [True]
     qtbot.waitUntil(lambda: window.last_result is not None
                     and window.last_result[0] is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
     result = window.last_result[1]

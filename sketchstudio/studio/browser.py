@@ -1,12 +1,12 @@
 """Pick one drawing from a file that holds many (.ndjson, .npz): thumbnails with their words.
 
-Drawings are read lazily and thumbnails made in small batches from a timer, so a file with
-thousands of drawings opens at once and the window never freezes; only the first MAX_SHOWN are
-offered (a Quick, Draw! file can hold more than 100,000).
+The browser reads no file: the window's worker thread reads the first MAX_SHOWN drawings
+(studio/reading.py, with progress and Cancel) and hands them over, so a slow or hostile file never
+freezes the window. Thumbnails are made in small batches from a timer, so even 2,000 drawings show
+at once and fill in while the user looks.
 """
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +15,12 @@ from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit,
                                QListView, QListWidget, QListWidgetItem, QVBoxLayout)
 
-from ..errors import UserError
 from ..render import ink_to_gray
 from ..sketch import Sketch
-from ..sketch.io import iter_sketches
+from .reading import MAX_SHOWN, Drawings
 
 THUMB = 96
 BATCH = 16
-MAX_SHOWN = 2000
 
 
 def thumbnail(sketch: Sketch, size: int = THUMB) -> QPixmap:
@@ -32,14 +30,16 @@ def thumbnail(sketch: Sketch, size: int = THUMB) -> QPixmap:
 
 
 class DrawingBrowser(QDialog):
-    def __init__(self, path: str | Path, parent=None) -> None:
+    def __init__(self, path: str | Path, drawings: Drawings, parent=None) -> None:
+        """`drawings`: what `reading.read_drawings(path)` found (in the worker thread)."""
         super().__init__(parent)
         self.path = Path(path)
         self.setWindowTitle(f"Choose a drawing — {self.path.name}")
         self.resize(760, 560)
-        self.sketches: list[Sketch] = []
-        self.error: str | None = None
-        self._iterator = itertools.islice(iter_sketches(self.path), MAX_SHOWN)
+        self.sketches: list[Sketch] = list(drawings.sketches)
+        self.error: str | None = drawings.error
+        self.more = drawings.more
+        self._shown = 0         # drawings with a list item (and thumbnail) so far
         self._done = False
 
         layout = QVBoxLayout(self)
@@ -76,13 +76,14 @@ class DrawingBrowser(QDialog):
         self._timer = QTimer(self)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._load_batch)
-        self.finished.connect(self._stop_reading)
-        self._load_batch()   # at once: a file with nothing readable is reported before showing
+        self.finished.connect(self._stop_thumbnails)
+        self._load_batch()   # at once: the first thumbnails show with the dialog
         if not self._done:
             self._timer.start()
 
     @property
     def finished_loading(self) -> bool:
+        """Every drawing has its thumbnail."""
         return self._done
 
     def selected_index(self) -> int | None:
@@ -104,15 +105,8 @@ class DrawingBrowser(QDialog):
             self.list.currentItem() is not None)
 
     def _load_batch(self) -> None:
-        try:
-            batch = list(itertools.islice(self._iterator, BATCH))
-        except UserError as exc:
-            # A damaged line part-way: offer what was read, and say why the rest is missing.
-            batch = []
-            self.error = str(exc)
-        for sketch in batch:
-            index = len(self.sketches)
-            self.sketches.append(sketch)
+        batch = self.sketches[self._shown:self._shown + BATCH]
+        for index, sketch in enumerate(batch, self._shown):
             word = sketch.word or ""
             label = f"{index}  {word}".strip()
             item = QListWidgetItem(QIcon(thumbnail(sketch)), label)
@@ -121,9 +115,10 @@ class DrawingBrowser(QDialog):
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             self.list.addItem(item)
             item.setHidden(not self._matches(item))
+        self._shown += len(batch)
         if len(self.sketches) and self.list.currentItem() is None:
             self.list.setCurrentRow(0)
-        if len(batch) < BATCH:
+        if self._shown >= len(self.sketches):
             self._done = True
             self._timer.stop()
         self._update_count()
@@ -142,12 +137,13 @@ class DrawingBrowser(QDialog):
         n = len(self.sketches)
         text = f"{n} drawing{'s' if n != 1 else ''}"
         if not self._done:
-            text += " · reading…"
-        elif n >= MAX_SHOWN:
+            text += " · drawing thumbnails…"
+        if self.more:
             text += f" (the first {MAX_SHOWN})"
         if self.error:
+            # A damaged record part-way: what was before it is offered; say why the rest is missing.
             text += " · " + self.error
         self.count.setText(text)
 
-    def _stop_reading(self, _result: int = 0) -> None:
+    def _stop_thumbnails(self, _result: int = 0) -> None:
         self._timer.stop()

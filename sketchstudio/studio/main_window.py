@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -13,19 +14,20 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QFileDialog, QFr
 
 from ..errors import UserError
 from ..explain import Attribution
+from ..explain.methods import method_label
 from ..sketch import Sketch
 from ..sketch.formats import Document, FORMATS, format_for
-from ..sketch.io import load_document, save_document, save_sketch
+from ..sketch.io import save_document, save_sketch
 from .browser import DrawingBrowser
 from .canvas import SketchCanvas
 from .document import StudioDocument
 from .heat import HeatMap
 from .icons import icon
-from ..explain.methods import method_label
 from .panels import METHOD_HELP, PANELS, TaskPanel
 # Each import registers its panel; the tabs follow this order.
 from . import retrieve_panel, generate_panel, assist_panel, attack_panel  # noqa: F401,E402
 from .plots import PlotsPanel
+from .reading import FileRead, read_file
 from .settings import MemorySettings, StudioSettings
 from .tools import TOOLS, Tool
 from .worker import (LIVE_METHOD, CURVE_MAX_STROKES, ExplainRequest, ExplainWorker, LoadRequest,
@@ -82,6 +84,10 @@ class MainWindow(QMainWindow):
     modelReady = Signal(object)     # ModelInfo
     modelError = Signal(str)
     errorShown = Signal(str)
+    # Open, Import and drops read the file in the worker: every open_file/import_file that returned
+    # True ends with one fileLoaded, True when the drawing became the document (False: the file
+    # was refused, the read cancelled or replaced by another, or the browser dismissed).
+    fileLoaded = Signal(bool)
 
     def __init__(self, device: str | None = None, persist: bool = True, parent=None) -> None:
         super().__init__(parent)
@@ -99,8 +105,6 @@ class MainWindow(QMainWindow):
         self.last_result: tuple[Sketch, Attribution] | None = None
         self.last_error: str | None = None
         self._job: tuple[int, str, bool] | None = None  # (generation, method, on demand) on its way
-        # What produced the colours on screen, as the engine named it (e.g. "live:occlusion").
-        self._shown_method: str | None = None
         self.curve_pending = False
         self._closing = False
         self._model_source: str | None = None
@@ -108,6 +112,7 @@ class MainWindow(QMainWindow):
         # embed/generate models: what their explanation scores (set by the Retrieve/Generate panel)
         self.objective = None
         self._task: _RunningTask | None = None
+        self._reading: _PendingRead | None = None     # the Open/Import whose file is being read
 
         self.setWindowTitle("SketchStudio")
         self.setStyleSheet(STYLE)
@@ -381,11 +386,13 @@ class MainWindow(QMainWindow):
     # --- start-up --------------------------------------------------------------------------------
     def start(self, model: str | None = None, open_path: str | None = None,
               index: int | None = None) -> bool:
-        """Load the model (in the worker) and optionally a file; False if either failed at once."""
+        """Load the model (in the worker) and optionally a file; False if either failed at once
+        (a file its reader refuses is reported, as one line, when its read ends)."""
         ok = True
         if open_path:
-            # From the command line a file with many drawings opens its first (or --index N).
-            ok = self.open_file(open_path, index=index or 0, ask=False) and ok
+            # From the command line a file with many drawings opens its first (or --index N). It
+            # is read in the worker before the model is loaded, and explained once it is in.
+            ok = self._read_file("open", Path(open_path), index or 0, first_view=True) and ok
         source = model or self.startup_model()
         # What exists now (torch, Qt, the window) lives for the whole session: take it out of the
         # garbage collector's full passes, which otherwise stall drawing by 100+ ms now and then.
@@ -601,7 +608,6 @@ class MainWindow(QMainWindow):
         if not self._current(generation) or sketch is not self.document.sketch:
             return   # an outdated snapshot: a newer request is on its way
         self._end_job()
-        self._shown_method = result.method
         self.last_result = (sketch, result)
         self.heat = HeatMap(sketch, result)
         self.canvas.set_heat(self.heat)
@@ -672,18 +678,25 @@ class MainWindow(QMainWindow):
 
     # --- tools: long engine work on the loaded model ---------------------------------------------
     def run_task(self, name: str, run, on_done, on_progress=None, on_failed=None,
-                 on_cancelled=None, quiet: bool = False) -> int:
+                 on_cancelled=None, quiet: bool = False, on_replaced=None,
+                 needs_model: bool = True) -> int:
         """Run `run(model, progress, cancelled)` in the worker; callbacks come in the GUI thread.
 
-        One tool runs at a time: starting another cancels the first (its callbacks never fire).
-        `quiet`: a quick run that follows the drawing (e.g. a generator's output) shows no
-        progress bar.
+        One tool runs at a time: starting another cancels the first (its callbacks never fire,
+        except `on_replaced`, at once). `quiet`: a quick run that follows the drawing (e.g. a
+        generator's output) shows no progress bar. `needs_model=False`: work that runs without
+        a model too (reading a file; `run` gets None).
         """
+        replaced = None
         if self._task is not None:
+            replaced = self._task.callbacks.get("replaced")
             self._task.callbacks = {}
-        task_id = self.worker.submit_task(TaskRequest(name, run))
+        task_id = self.worker.submit_task(TaskRequest(name, run, needs_model))
         self._task = _RunningTask(task_id, name, {"done": on_done, "progress": on_progress,
-                                                  "failed": on_failed, "cancelled": on_cancelled})
+                                                  "failed": on_failed, "cancelled": on_cancelled,
+                                                  "replaced": on_replaced})
+        if replaced is not None:
+            replaced()
         if not quiet:
             self.progress.setValue(0)
             self.progress.show()
@@ -828,28 +841,12 @@ class MainWindow(QMainWindow):
         self.plots.clear()
         self._schedule_explanation()
 
-    def _pick_drawing(self, path: Path, index: int | None) -> tuple[Sketch, int] | None:
-        """One drawing of a file; for a file with many and no index, the browser picks it."""
-        module = format_for(path)
-        if not module.HOLDS_MANY or index is not None:
-            document = load_document(path, index or 0)
-            return document.sketch, index or 0
-        browser = DrawingBrowser(path, self)
-        try:
-            if browser.error and not browser.sketches:
-                raise UserError(browser.error)
-            if len(browser.sketches) == 1 and browser.finished_loading:
-                return browser.sketches[0], 0
-            if browser.exec() != QDialog.DialogCode.Accepted:
-                return None
-            chosen = browser.selected_index()
-            return (browser.sketches[chosen], chosen) if chosen is not None else None
-        finally:
-            browser.deleteLater()
-
     def open_file(self, path: str | Path | None = None, index: int | None = None,
                   ask: bool = True) -> bool:
-        """Open a document (.json) or a drawing from any supported file as a new document."""
+        """Open a document (.json) or a drawing from any supported file as a new document.
+
+        The file is read in the worker (progress bar, Esc cancels) and the window keeps working
+        meanwhile; True when the read started, and `fileLoaded` says how it ended."""
         if ask and not self.maybe_save():
             return False
         if path is None:
@@ -857,30 +854,131 @@ class MainWindow(QMainWindow):
                                                   OPEN_FILTER)
             if not path:
                 return False
-        path = Path(path)
+        return self._read_file("open", Path(path), index)
+
+    def import_file(self, path: str | Path | None = None, index: int | None = None) -> bool:
+        """Replace the drawing with one from a file, as one undoable edit (read as `open_file`)."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Import a drawing",
+                                                  self.settings.last_dir("import"), IMPORT_FILTER)
+            if not path:
+                return False
+        return self._read_file("import", Path(path), index)
+
+    def _read_file(self, kind: str, path: Path, index: int | None,
+                   first_view: bool = False) -> bool:
+        """Read `path` in the worker; `_file_read` applies it on this thread when it arrives."""
+        title = "Open" if kind == "open" else "Import"
         try:
-            if format_for(path).NAME == "json":
-                document = load_document(path, index or 0)
-                sketch = document.sketch
-            else:
-                picked = self._pick_drawing(path, index)
-                if picked is None:
-                    return False
-                sketch, _ = picked
-                document = None
+            format_for(path)
         except UserError as exc:
-            self.show_error(str(exc), "Open")
+            self.show_error(str(exc), title)
             return False
+        if self._reading is not None:       # a newer Open/Import replaces one still reading
+            self._end_read(self._reading, False)
+        elif self._task is not None:
+            # A running tool works on the drawing about to be replaced: stop it the way Esc does,
+            # so that its panel says so (replacing it silently would leave the panel "Working…").
+            self.cancel_task()
+        pending = _PendingRead(kind, title, path, index, self.document.sketch, first_view)
+        self._reading = pending
+        verb = "Opening" if kind == "open" else "Importing"
+        self.run_task(
+            f"{verb} {path.name}",
+            lambda _model, progress, cancelled: read_file(path, index, progress, cancelled),
+            lambda result: self._file_read(pending, result),
+            on_failed=lambda _message: self._end_read(pending, False),
+            on_cancelled=lambda: self._end_read(pending, False),
+            on_replaced=lambda: self._end_read(pending, False), needs_model=False, quiet=True)
+        # As for explanations, the progress bar and its Cancel button show only once the read
+        # takes noticeably long (no flash for every small file); Esc works from the start.
+        QTimer.singleShot(PROGRESS_DELAY_MS, self, lambda: self._show_read_progress(pending))
+        return True
+
+    def _show_read_progress(self, pending: "_PendingRead") -> None:
+        task = self._task
+        if self._reading is pending and task is not None and not self._closing:
+            self.progress.show()
+            self.cancel_button.show()
+            self.statusBar().showMessage(f"{task.name}…", 0)
+
+    def _end_read(self, pending: "_PendingRead", loaded: bool) -> None:
+        if self._reading is pending:
+            self._reading = None
+            self.fileLoaded.emit(loaded)
+
+    def _file_read(self, pending: "_PendingRead", result: FileRead) -> None:
+        """The worker's result, on the window's thread: pick a drawing if need be, then apply."""
+        if self._reading is not pending or self._closing:
+            return
+        if result.error is not None:
+            self.show_error(result.error, pending.title)
+            self._end_read(pending, False)
+            return
+        applied = False
+        try:
+            picked = self._pick_drawing(pending.path, result)
+            if picked is not None:          # None: the browser was dismissed, nothing changes
+                sketch, chosen, document = picked
+                if pending.kind == "open":
+                    self._apply_open(pending, sketch, document)
+                else:
+                    self._apply_import(pending, sketch, chosen)
+                applied = True
+        finally:
+            self._end_read(pending, applied)
+        if applied and pending.first_view:
+            # The model's first look is at the opened drawing, even with live explanation off.
+            self._submit(self.method)
+
+    def _pick_drawing(self, path: Path,
+                      result: FileRead) -> tuple[Sketch, int, Document | None] | None:
+        """The drawing read (with its .json settings), or the one the user picks in the browser
+        from a file with many; None if the browser was dismissed."""
+        if result.document is not None:
+            native = format_for(path).NAME == "json"
+            return result.document.sketch, result.index, result.document if native else None
+        drawings = result.drawings
+        if len(drawings.sketches) == 1 and not drawings.more and drawings.error is None:
+            return drawings.sketches[0], 0, None
+        browser = DrawingBrowser(path, drawings, self)
+        try:
+            if browser.exec() != QDialog.DialogCode.Accepted:
+                return None
+            chosen = browser.selected_index()
+            return (browser.sketches[chosen], chosen, None) if chosen is not None else None
+        finally:
+            browser.deleteLater()
+
+    def _apply_open(self, pending: "_PendingRead", sketch: Sketch,
+                    document: Document | None) -> None:
+        path = pending.path
         native = document is not None
-        self.document.reset(sketch, path if native else None)
+        changed = self.document.sketch is not pending.before
+        if not changed:
+            self.document.reset(sketch, path if native else None)
+        else:
+            # Drawn on (or restored) while the file was read, after any "save changes?" was
+            # answered: the file still opens, and that drawing stays one Undo away.
+            self.document.apply(sketch, f"Open {path.name}")
+            self.document.set_path(path if native else None)
         self.canvas.reset_page(sketch)
         self._forget_explanation()
         if native:
             self._apply_document_settings(document)
         self.settings.add_recent(path)
         self.settings.set_last_dir("open", path)
-        self.statusBar().showMessage(f"Opened {path.name}: {len(sketch)} strokes", 5000)
-        return True
+        note = "; Undo brings back what was drawn meanwhile" if changed else ""
+        self.statusBar().showMessage(f"Opened {path.name}: {len(sketch)} strokes{note}", 5000)
+
+    def _apply_import(self, pending: "_PendingRead", sketch: Sketch, chosen: int) -> None:
+        path = pending.path
+        # Whatever was drawn while the file was read stays one Undo away, like the drawing before.
+        self.document.apply(sketch, f"Import {path.name}" + (f" #{chosen}" if chosen else ""))
+        self.canvas.reset_page(sketch)
+        self.settings.add_recent(path)
+        self.settings.set_last_dir("import", path)
+        self.statusBar().showMessage(f"Imported {path.name}: {len(sketch)} strokes", 5000)
 
     def _apply_document_settings(self, document: Document) -> None:
         settings = document.attribution or {}
@@ -898,29 +996,6 @@ class MainWindow(QMainWindow):
                 self.load_model(model)
         if isinstance(target, str):
             self.target = target
-
-    def import_file(self, path: str | Path | None = None, index: int | None = None) -> bool:
-        """Replace the drawing with one from a file, as one undoable edit."""
-        if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Import a drawing",
-                                                  self.settings.last_dir("import"), IMPORT_FILTER)
-            if not path:
-                return False
-        path = Path(path)
-        try:
-            picked = self._pick_drawing(path, index)
-        except UserError as exc:
-            self.show_error(str(exc), "Import")
-            return False
-        if picked is None:
-            return False
-        sketch, chosen = picked
-        self.document.apply(sketch, f"Import {path.name}" + (f" #{chosen}" if chosen else ""))
-        self.canvas.reset_page(sketch)
-        self.settings.add_recent(path)
-        self.settings.set_last_dir("import", path)
-        self.statusBar().showMessage(f"Imported {path.name}: {len(sketch)} strokes", 5000)
-        return True
 
     def open_dropped(self, paths: list) -> None:
         if not paths:
@@ -1103,6 +1178,18 @@ class MainWindow(QMainWindow):
             "it decides (stroke-level attribution, after arXiv 2403.09480).<br><br>"
             "Red strokes convince the model of the target class, blue strokes argue against it."
             "<br><br>Quick, Draw! dataset by Google, CC BY 4.0.")
+
+
+@dataclass(eq=False)
+class _PendingRead:
+    """An Open or Import whose file the worker is reading."""
+
+    kind: str                   # "open" or "import"
+    title: str                  # for its error message: "Open" or "Import"
+    path: Path
+    index: int | None           # None: a file with many drawings shows the browser
+    before: Sketch              # the document when it was asked for (edited meanwhile?)
+    first_view: bool = False    # from start(): explain the drawing once it is in
 
 
 class _RunningTask:

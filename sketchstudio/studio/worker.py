@@ -70,6 +70,9 @@ class TaskRequest:
 
     name: str
     run: Callable[[Any, TaskProgress, Callable[[], bool]], Any]
+    # False for work that never touches the model (reading a file): it runs, with model None,
+    # before any model is loaded too.
+    needs_model: bool = True
 
 
 @dataclass(frozen=True)
@@ -317,7 +320,7 @@ class ExplainWorker(QThread):
 
         if cancelled():
             return
-        if self._model is None:
+        if self._model is None and request.needs_model:
             self.taskFailed.emit(task_id, "no model is loaded")
             return
         last = [0.0]
