@@ -146,3 +146,35 @@ def test_on_real_drawings_live_is_as_faithful_as_occlusion_and_passes_randomisat
     assert summary["live"]["randomisation_rank_corr"] < 0.5
     assert (summary["live"]["randomisation_deletion_auc"]
             > summary["live"]["deletion_auc"] + 0.05)
+
+
+def test_explanations_refuse_drawings_beyond_the_documented_limits(monkeypatch):
+    from sketchstudio.errors import UserError
+    from sketchstudio.sketch import limits
+
+    model = stand_ins.model_of(smooth_cnn(), SPEC, ("a", "b", "c"))
+    monkeypatch.setattr(limits, "MAX_STROKES", 5)
+    with pytest.raises(UserError, match="limited to 5 strokes"):
+        explain(scribble(0, 6), model, method="occlusion")
+
+
+@pytest.mark.parametrize("method", ["sla", "psla", "occlusion"])
+def test_large_rows_get_smaller_batches_and_the_same_values(monkeypatch, method):
+    from sketchstudio.explain import methods
+
+    module = smooth_cnn()
+    seen = []
+
+    class Counting(torch.nn.Module):
+        def forward(self, x):
+            seen.append(x.shape[0])
+            return module(x)
+
+    model = stand_ins.model_of(Counting(), SPEC, ("a", "b", "c"))
+    sketch = scribble(7, 8)
+    free = explain(sketch, model, method=method, steps=8, target=0)
+    seen.clear()
+    monkeypatch.setattr(methods, "MAX_BATCH_VALUES", 1)     # one presence row per batch
+    bounded = explain(sketch, model, method=method, steps=8, target=0)
+    assert max(seen) <= 2    # one row, or the full/blank pair scored together
+    np.testing.assert_allclose(bounded.strokes, free.strokes, rtol=1e-5, atol=1e-6)

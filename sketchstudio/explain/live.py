@@ -25,8 +25,8 @@ import torch
 
 log = logging.getLogger(__name__)
 
-# About 0.15 s of batched forward passes on two 2020s CPU cores (measured: 301 forwards of the
-# 62 MFLOP default classifier in 0.1-0.14 s); far less on a GPU.
+# 0.15-0.4 s of batched forward passes on two CPU cores (measured: 301 forwards of the 62 MFLOP
+# default classifier in 0.13 s on one day's machine, 0.36 s on another's); far less on a GPU.
 LIVE_BUDGET_FLOPS = 2.0e10
 # Integrated gradients when occlusion is over budget: a backward pass costs about two forwards.
 BACKWARD_FACTOR = 3.0

@@ -215,7 +215,7 @@ def occlusion(problem: Problem, ink: StrokeInk, progress: ProgressFn, cancelled:
         ends = torch.stack([torch.ones(n), torch.zeros(n)]).to(problem.device)
         full, blank = (float(s) for s in problem.score_images(ink.composite(ends)))
         values = []
-        for start, stop in _chunks(n, problem.batch_size):
+        for start, stop in _chunks(n, _rows_per_batch(problem, ink.padded * ink.padded)):
             check(cancelled)
             strokes = torch.arange(start, stop, device=problem.device)
             values.append(full - problem.score_images(ink.composite_leave_one_out(strokes)))
