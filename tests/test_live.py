@@ -178,3 +178,28 @@ def test_large_rows_get_smaller_batches_and_the_same_values(monkeypatch, method)
     bounded = explain(sketch, model, method=method, steps=8, target=0)
     assert max(seen) <= 2    # one row, or the full/blank pair scored together
     np.testing.assert_allclose(bounded.strokes, free.strokes, rtol=1e-5, atol=1e-6)
+
+
+def test_the_forward_cost_is_counted_once_per_model_file(tmp_path, monkeypatch):
+    import os
+
+    import model_zoo
+    from sketchstudio.models import load_model
+
+    monkeypatch.setenv("SKETCHSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    card = model_zoo.make_model(tmp_path / "tiny")
+    counted = []
+    real_count = live._count_flops
+    monkeypatch.setattr(live, "_count_flops", lambda m: counted.append(m) or real_count(m))
+
+    first = live.forward_flops(load_model(card, device="cpu"))
+    again = live.forward_flops(load_model(card, device="cpu"))   # another process would, too
+    assert first == again > 0 and len(counted) == 1
+    assert (tmp_path / "cache" / live.COST_CACHE).is_file()
+
+    # A changed file is counted again; a damaged cache is only a recount, never an error.
+    model_file = next((tmp_path / "tiny").glob("model.*"))
+    os.utime(model_file, ns=(1, 1))
+    assert live.forward_flops(load_model(card, device="cpu")) == first and len(counted) == 2
+    (tmp_path / "cache" / live.COST_CACHE).write_text("{not json", encoding="utf-8")
+    assert live.forward_flops(load_model(card, device="cpu")) == first and len(counted) == 3

@@ -11,14 +11,17 @@ cheaper than a handful of integration steps for every drawing a person makes.
 
 So `live` runs occlusion whenever its predicted cost fits the live budget, and otherwise few-step
 integrated gradients sized to the same budget (large models, huge drawings). The prediction is the
-model's forward cost in floating-point operations, counted once per model (not timed), so the
-same model and drawing always give the same choice: in the studio, the CLI and the API alike.
+model's forward cost in floating-point operations, counted once per model file (not timed) and
+cached, so the same model and drawing always give the same choice: in the studio, the CLI and the
+API alike.
 """
 from __future__ import annotations
 
+import json
 import logging
 import weakref
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -33,6 +36,10 @@ BACKWARD_FACTOR = 3.0
 MIN_STEPS, MAX_STEPS = 2, 8
 # When a model's operations cannot be counted: assume a ResNet-like cost per input value.
 FALLBACK_FLOPS_PER_VALUE = 25_000.0
+
+COST_CACHE = "model-flops.json"
+MAX_CACHE_ENTRIES = 200
+MAX_CACHE_BYTES = 1 << 20
 
 _flops: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
 
@@ -51,13 +58,31 @@ class LiveChoice:
 
 
 def forward_flops(model: Any) -> float:
-    """Floating-point operations of one forward pass at batch 1, counted once per model."""
+    """Floating-point operations of one forward pass at batch 1: counted once per model file.
+
+    Counting runs the model under a dispatch mode, whose first use in a process imports
+    torch._dynamo (about 3 s), so a model loaded from a file keeps its count in the cache folder,
+    keyed by the file's path, size and modification time and the input size."""
     try:
         cached = _flops.get(model)
     except TypeError:
         cached = None
     if cached is not None:
         return cached
+    key = _file_key(model)
+    flops = _read_cache().get(key) if key else None
+    if not isinstance(flops, (int, float)) or flops <= 0:
+        flops = _count_flops(model)
+        if key:
+            _write_cache(key, flops)
+    try:
+        _flops[model] = float(flops)
+    except TypeError:
+        pass
+    return float(flops)
+
+
+def _count_flops(model: Any) -> float:
     spec = model.spec
     x = torch.zeros(1, spec.channels, spec.size, spec.size, device=getattr(model, "device", None))
     try:
@@ -71,11 +96,54 @@ def forward_flops(model: Any) -> float:
         flops = 0.0
     if flops <= 0.0:
         flops = FALLBACK_FLOPS_PER_VALUE * spec.channels * spec.size * spec.size
-    try:
-        _flops[model] = flops
-    except TypeError:
-        pass
     return flops
+
+
+def _file_key(model: Any) -> str | None:
+    path = getattr(getattr(model, "card", None), "file", None)
+    if path is None:
+        return None
+    try:
+        path = Path(path).resolve()
+        stat = path.stat()
+    except OSError:
+        return None
+    spec = model.spec
+    return f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{spec.channels}x{spec.size}"
+
+
+def _cache_file() -> Path:
+    from ..models.paths import cache_root
+
+    return cache_root() / COST_CACHE
+
+
+def _read_cache() -> dict[str, Any]:
+    try:
+        path = _cache_file()
+        if path.is_file() and path.stat().st_size <= MAX_CACHE_BYTES:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+    except (OSError, ValueError, RecursionError) as exc:
+        log.info("model cost cache unreadable (%s); counting again", exc)
+    return {}
+
+
+def _write_cache(key: str, flops: float) -> None:
+    """Best effort: a cache that cannot be written only costs the count again next time."""
+    from ..sketch.io import write_atomically
+
+    entries = _read_cache()
+    entries.pop(key, None)
+    entries[key] = flops
+    entries = dict(list(entries.items())[-MAX_CACHE_ENTRIES:])   # the most recent models
+    try:
+        path = _cache_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(entries, allow_nan=False).encode("utf-8")
+        write_atomically(path, lambda f: f.write(text))
+    except (OSError, ValueError) as exc:
+        log.info("could not cache the model's cost (%s)", exc)
 
 
 def choose(num_strokes: int, flops: float, budget: float | None = None) -> LiveChoice:

@@ -10,6 +10,19 @@ import platformdirs
 APP_NAME = "SketchStudio"
 # Tests and portable installs point the whole store elsewhere without touching the real one.
 DATA_DIR_ENV = "SKETCHSTUDIO_DATA_DIR"
+CACHE_ENV = "SKETCHSTUDIO_CACHE_DIR"   # tests and portable installs point the cache elsewhere
+
+
+def cache_root() -> Path:
+    """Caches (gallery embeddings, model costs): $SKETCHSTUDIO_CACHE_DIR, else <data dir
+    override>/cache when $SKETCHSTUDIO_DATA_DIR is set, else the user cache dir."""
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override).expanduser() / "cache"
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
 def data_dir() -> Path:

@@ -39,7 +39,6 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 BATCH_SIZE = 256            # sketches rendered into one atlas and embedded in one forward pass
 IMAGE_BATCH_SIZE = 64
 CACHE_VERSION = 1
-CACHE_ENV = "SKETCHSTUDIO_CACHE_DIR"   # tests and portable installs point the cache elsewhere
 MAX_LISTED_SKIPS = 1000     # a gallery of broken files still says how many, but lists only this many
 
 
@@ -370,19 +369,10 @@ def _read_sketch_file(f: _File) -> tuple[list[tuple[GalleryItem, Sketch]], list[
 # --- the cache ------------------------------------------------------------------------------------
 
 def cache_dir() -> Path:
-    """Gallery embeddings live here: $SKETCHSTUDIO_CACHE_DIR, else <data dir override>/cache when
-    $SKETCHSTUDIO_DATA_DIR is set (tests, portable installs), else the user cache dir."""
-    from ..models.paths import APP_NAME, DATA_DIR_ENV
+    """Gallery embeddings live here, under the cache root (models/paths.py)."""
+    from ..models.paths import cache_root
 
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return Path(explicit).expanduser() / "galleries"
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override).expanduser() / "cache" / "galleries"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "galleries"
+    return cache_root() / "galleries"
 
 
 _STAT_INDEX = "file-hashes.json"
