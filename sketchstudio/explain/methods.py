@@ -211,9 +211,8 @@ def occlusion(problem: Problem, ink: StrokeInk, progress: ProgressFn, cancelled:
     (`StrokeInk.composite_leave_one_out`), so memory per batch is one canvas per row whatever N is.
     """
     n = ink.num_strokes
+    full, blank = _full_and_blank(problem, ink)   # the model's outputs on both, when known
     with torch.no_grad():
-        ends = torch.stack([torch.ones(n), torch.zeros(n)]).to(problem.device)
-        full, blank = (float(s) for s in problem.score_images(ink.composite(ends)))
         values = []
         for start, stop in _chunks(n, _rows_per_batch(problem, ink.padded * ink.padded)):
             check(cancelled)

@@ -17,22 +17,45 @@ from .small_file import read_small_file
 
 SETTINGS_FILENAME = "settings.toml"
 SETTINGS_LIMIT = 1024 * 1024     # a few short keys; anything this big was not written by us
-DAMAGED_SUFFIX = ".damaged-"     # the studio's name for a file set aside (studio/damaged.py)
+DAMAGED_SUFFIX = ".damaged-"     # a file of the data folder set aside: no reader looks at it
 
 
-def _load(path: Path) -> tuple[dict[str, Any], bool]:
-    """(the settings, whether a file is there that cannot be used)."""
+def damaged_path(path: Path) -> Path:
+    """A free name to set `path` aside under: `<name>.damaged-<YYYYmmdd-HHMMSS>[-n]`."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}{DAMAGED_SUFFIX}{stamp}")
+    n = 1
+    while os.path.lexists(target):
+        n += 1
+        target = path.with_name(f"{path.name}{DAMAGED_SUFFIX}{stamp}-{n}")
+    return target
+
+
+def _load(path: Path) -> tuple[dict[str, Any], str | None]:
+    """(the settings, why a file that is there cannot be used, or None).
+
+    A damaged settings file must not stop the app from starting: its readers fall back to
+    defaults. Only a regular file is opened (a FIFO named settings.toml would block every command).
+    """
+    if not os.path.lexists(path):
+        return {}, None
     try:
-        # Only a regular file is opened (a FIFO named settings.toml would block every command).
         settings = tomllib.loads(read_small_file(path, SETTINGS_LIMIT, "settings file")
                                  .decode("utf-8"))
         tomli_w.dumps(settings)   # what cannot be written back (a 5,000-digit hex int) is damage
-        return settings, False
-    except (ValueError, RecursionError, OSError, UserError):
-        # A damaged settings file must not stop the app from starting: fall back to defaults.
-        # ValueError covers TOMLDecodeError, bad UTF-8 and integers of over 4,300 digits;
-        # RecursionError, arrays or tables nested thousands deep.
-        return {}, os.path.lexists(path)
+        return settings, None
+    except RecursionError:        # arrays or tables nested thousands deep
+        return {}, "nested too deeply"
+    except UserError as exc:      # not a regular file, too big, a name the system refuses
+        return {}, str(exc).removeprefix(f"{path}: ")
+    except (ValueError, OSError, MemoryError) as exc:
+        # ValueError covers TOMLDecodeError, bad UTF-8 and integers of over 4,300 digits.
+        return {}, str(exc) or type(exc).__name__
+
+
+def settings_problem(path: Path) -> str | None:
+    """Why the settings file at `path` cannot be used, or None (also when there is none)."""
+    return _load(path)[1]
 
 
 def read_settings(data_dir: Path) -> dict[str, Any]:
@@ -53,10 +76,9 @@ def update_settings(data_dir: Path, **changes: Any) -> None:
     A damaged settings file is renamed aside first (as the studio does at launch), never
     overwritten: its other keys may still matter to whoever repairs it. OSError if that fails."""
     path = data_dir / SETTINGS_FILENAME
-    settings, damaged = _load(path)
-    if damaged:
-        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-        os.rename(path, path.with_name(f"{path.name}{DAMAGED_SUFFIX}{stamp}"))
+    settings, problem = _load(path)
+    if problem is not None:
+        os.rename(path, damaged_path(path))
     for key, value in changes.items():
         if value is None:
             settings.pop(key, None)

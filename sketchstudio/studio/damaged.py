@@ -10,14 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import time
 from pathlib import Path
 
+from ..models.settings import damaged_path
 from ..textsafe import printable
 
 log = logging.getLogger(__name__)
-
-SUFFIX = ".damaged-"
 
 
 def regular_file_problem(path: Path, limit: int) -> str | None:
@@ -45,12 +43,7 @@ class DamagedFiles:
     def set_aside(self, path: Path, reason: str) -> Path | None:
         """Rename `path` out of the way; the new path, or None when even that failed (the readers
         then skip the file on their own, and the next launch says so again)."""
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = path.with_name(f"{path.name}{SUFFIX}{stamp}")
-        n = 1
-        while os.path.lexists(target):
-            n += 1
-            target = path.with_name(f"{path.name}{SUFFIX}{stamp}-{n}")
+        target = damaged_path(path)
         reason = " ".join(reason.split())[:200]     # one line, whatever the exception said
         try:
             os.rename(path, target)

@@ -5,43 +5,26 @@ window (QSettings hands back strings for everything on some platforms).
 """
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
-import tomli_w
 from PySide6.QtCore import QByteArray, QSettings
 
-from .damaged import DamagedFiles, regular_file_problem
+from .damaged import DamagedFiles
 
 ORGANISATION = "SketchStudio"
 APPLICATION = "SketchStudio"
 MAX_RECENT = 8
-# The data folder's settings.toml holds a few short keys; anything this big was not written by us.
-SETTINGS_FILE_LIMIT = 1024 * 1024
 
 
 def check_settings_file(data_dir: Path, damaged: DamagedFiles) -> None:
     """At launch, before anything reads it: set the data folder's settings file aside when it
     cannot be read or written back (broken TOML, nesting too deep for the parser, an integer of
-    over 4,300 digits, not a regular file, too big). Its readers fall back to defaults then, and a new file is
-    written by the next change of setting."""
-    from ..models.settings import SETTINGS_FILENAME
+    over 4,300 digits, not a regular file, too big). Its readers fall back to defaults then, and a
+    new file is written by the next change of setting."""
+    from ..models.settings import SETTINGS_FILENAME, settings_problem
 
     path = data_dir / SETTINGS_FILENAME
-    problem = regular_file_problem(path, SETTINGS_FILE_LIMIT)
-    if problem is None:
-        try:
-            # What cannot be written back is damage too (a 5,000-digit hex integer parses, and
-            # then every change of setting would fail): the same test as models/settings.py.
-            tomli_w.dumps(tomllib.loads(path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            return
-        except RecursionError:
-            problem = "nested too deeply"
-        except (ValueError, UnicodeDecodeError, MemoryError) as exc:   # TOMLDecodeError too
-            problem = str(exc) or type(exc).__name__
-        except OSError as exc:
-            problem = exc.strerror or str(exc)
+    problem = settings_problem(path)   # the readers' own test, so both agree on what is damage
     if problem is not None:
         damaged.set_aside(path, problem)
 
