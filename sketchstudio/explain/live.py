@@ -70,11 +70,12 @@ def forward_flops(model: Any) -> float:
     if cached is not None:
         return cached
     key = _file_key(model)
-    flops = _read_cache().get(key) if key else None
+    entries = _read_cache() if key else {}
+    flops = entries.get(key)
     if not isinstance(flops, (int, float)) or flops <= 0:
         flops = _count_flops(model)
         if key:
-            _write_cache(key, flops)
+            _write_cache(entries, key, flops)
     try:
         _flops[model] = float(flops)
     except TypeError:
@@ -129,11 +130,11 @@ def _read_cache() -> dict[str, Any]:
     return {}
 
 
-def _write_cache(key: str, flops: float) -> None:
+def _write_cache(entries: dict[str, Any], key: str, flops: float) -> None:
     """Best effort: a cache that cannot be written only costs the count again next time."""
     from ..sketch.io import write_atomically
 
-    entries = _read_cache()
+    entries = dict(entries)
     entries.pop(key, None)
     entries[key] = flops
     entries = dict(list(entries.items())[-MAX_CACHE_ENTRIES:])   # the most recent models
