@@ -154,7 +154,7 @@ def test_explanations_refuse_drawings_beyond_the_documented_limits(monkeypatch):
 
     model = stand_ins.model_of(smooth_cnn(), SPEC, ("a", "b", "c"))
     monkeypatch.setattr(limits, "MAX_STROKES", 5)
-    with pytest.raises(UserError, match="limited to 5 strokes"):
+    with pytest.raises(UserError, match="6 strokes, more than the limit of 5"):
         explain(scribble(0, 6), model, method="occlusion")
 
 

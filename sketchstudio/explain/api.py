@@ -140,12 +140,12 @@ def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int |
 def _check_size(sketch: Sketch) -> None:
     """Refuse drawings past the documented limits before any work (a drawing built in code is
     not bounded by the file readers): memory is bounded per batch, but time grows with size."""
-    from ..sketch.limits import MAX_POINTS, MAX_STROKES
+    from ..sketch.limits import TooLarge, check_drawing_size
 
-    if len(sketch) > MAX_STROKES or sketch.num_points > MAX_POINTS:
-        raise UserError(f"the drawing has {len(sketch):,} strokes and {sketch.num_points:,} points; "
-                        f"explanations are limited to {MAX_STROKES:,} strokes and "
-                        f"{MAX_POINTS:,} points (docs/reliability.md)")
+    try:
+        check_drawing_size(len(sketch), sketch.num_points)
+    except TooLarge as exc:
+        raise UserError(f"cannot explain it: {exc} (docs/reliability.md)") from None
 
 
 def _sanity_notes(strokes: np.ndarray, full: float, blank: float, sketch: Sketch) -> list[str]:
