@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # machine PyPI serves the CUDA build of the same release; override TORCH to choose another.
 TORCH ?= torch==2.13.0
 
-.PHONY: run test bench eval clean package fuzz
+.PHONY: run test test-fast lint bench clean package fuzz
 $(VENV)/.base:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -27,8 +27,20 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(VENV)/bin/sketchstudio $(ARGS)
 
+# The rules in pyproject.toml: ruff (style, errors), import-linter (the layer contracts of
+# DESIGN.md) and mypy (strict in sketch, render, models and explain; checked everywhere else).
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache   # a cached graph can miss a module added since
+	$(VENV)/bin/mypy
+
 test: $(VENV)/.installed-dev
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
+
+# Everything not marked `slow` (windows with models, subprocesses, training, real models, fuzzing):
+# the check to run while working. `make test` still runs all of it.
+test-fast: $(VENV)/.installed-dev
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m "not slow" -q $(PYTEST_ARGS)
 
 # The installable app: dist/SketchStudio/ (PyInstaller, one folder), checked by its own --self-test.
 # CPU-only unless SKETCHSTUDIO_VARIANT=cuda with a CUDA torch (see packaging/sketchstudio.spec).

@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 
 import torch
 from torch import nn
 
 from sketchstudio.benchmarking import compose_sketch, median_ms, peak_mb, resnet18_224
 from sketchstudio.commands.bench import real_drawings
-from sketchstudio.render import RenderSpec, dense_ink_image, place, rasterise
+from sketchstudio.render import Placed, RenderSpec, dense_ink_image, place, rasterise
 
 DENSE_LIMIT = 40_000_000  # segments x pixels the dense reference may touch
 
@@ -43,6 +44,25 @@ def model_for(size: int):
     return cnn, RenderSpec(size=size, sigma=0.5 * size / 28)
 
 
+def _local_pass(placed: Placed, spec: RenderSpec) -> None:
+    points = placed.points.clone().requires_grad_(True)
+    alpha = torch.ones(1, placed.layout.num_strokes, requires_grad=True)
+    ink = rasterise(Placed(points, placed.layout, placed.scale, placed.offset), spec)
+    ink.composite(alpha).sum().backward()
+
+
+def _dense_pass(placed: Placed, spec: RenderSpec) -> None:
+    points = placed.points.clone().requires_grad_(True)
+    alpha = torch.ones(1, placed.layout.num_strokes, requires_grad=True)
+    ink = dense_ink_image(points, placed.layout, spec.size, spec.sigma, alpha=alpha)
+    ink.sum().backward()
+
+
+def _model_pass(model: torch.nn.Module, spec: RenderSpec) -> None:
+    x = torch.rand(1, spec.channels, spec.size, spec.size, requires_grad=True)
+    model(x)[0, 0].backward()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", action="store_true")
@@ -55,24 +75,10 @@ def main() -> None:
             sketch = compose_sketch(drawings, n)
             placed = place(sketch, spec)
 
-            def local():
-                points = placed.points.clone().requires_grad_(True)
-                alpha = torch.ones(1, n, requires_grad=True)
-                ink = rasterise(type(placed)(points, placed.layout, placed.scale, placed.offset), spec)
-                ink.composite(alpha).sum().backward()
-
-            def dense():
-                points = placed.points.clone().requires_grad_(True)
-                alpha = torch.ones(1, n, requires_grad=True)
-                dense_ink_image(points, placed.layout, spec.size, spec.sigma, alpha=alpha).sum().backward()
-
-            def model_fb():
-                x = torch.rand(1, spec.channels, size, size, requires_grad=True)
-                model(x)[0, 0].backward()
-
-            cases = [("model", model_fb), ("local", local)]
+            cases = [("model", partial(_model_pass, model, spec)),
+                     ("local", partial(_local_pass, placed, spec))]
             if placed.layout.num_segments * size * size <= DENSE_LIMIT:
-                cases.append(("dense", dense))
+                cases.append(("dense", partial(_dense_pass, placed, spec)))
             for name, fn in cases:
                 row = {"size": size, "strokes": n, "points": sketch.num_points,
                        "segments": placed.layout.num_segments, "what": name,

@@ -1,4 +1,5 @@
-"""Stress: a 1,000-stroke sketch, then 100 edits per second for 10 seconds while live attribution runs.
+"""Stress: a 1,000-stroke sketch, then 100 edits per second for 10 seconds while live attribution
+runs.
 
 The studio (offscreen, autosave on) opens a sheet of 1,000 real strokes; a precise 10 ms timer then
 applies edits at 100 per second — add a stroke, move one, erase one, undo — catching up if the loop
@@ -100,7 +101,8 @@ class Editor:
             document.apply(sketch.add_stroke(Stroke(walk)), "Draw")
         elif kind == 1:
             i = int(self.rng.integers(len(sketch)))
-            moved = sketch.strokes[i].with_points(sketch.strokes[i].points + self.rng.normal(0, 4, 2))
+            shift = self.rng.normal(0, 4, 2)
+            moved = sketch.strokes[i].with_points(sketch.strokes[i].points + shift)
             strokes = list(sketch.strokes)
             strokes[i] = moved
             document.apply(sketch.with_strokes(strokes), "Move", (i,))
@@ -163,7 +165,8 @@ def main() -> int:
     for method in ("sla-grad", "sla", "occlusion"):
         started = time.perf_counter()
         result = explain(big, model, method=method)
-        print(f"{len(big)}-stroke sketch, {method}: {(time.perf_counter() - started) * 1000:.0f} ms, "
+        took_ms = (time.perf_counter() - started) * 1000
+        print(f"{len(big)}-stroke sketch, {method}: {took_ms:.0f} ms, "
               f"{len(result.strokes)} values, finite: {bool(np.isfinite(result.strokes).all())}")
     del model
 

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from handtex_support import build_handtex_card, omniglot_members, parse_omniglot  # noqa: E402
+
 from sketchstudio.commands.eval_faithfulness import evaluate  # noqa: E402
 from sketchstudio.explain import METHODS  # noqa: E402
 from sketchstudio.models import load_model  # noqa: E402

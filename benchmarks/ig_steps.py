@@ -29,15 +29,16 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     model = load_model(args.model)
-    sketches = [s for s in pick_drawings(shared_data_dir() / "quickdraw" / "simplified", model.labels,
-                                         args.limit)]
+    folder = shared_data_dir() / "quickdraw" / "simplified"
+    sketches = list(pick_drawings(folder, model.labels, args.limit))
     targets = [explain(s, model, method="sla-grad").target_index for s in sketches]
     rows = []
     for rule in args.rules:
         for steps in args.steps:
             errors, aucs, times = [], [], []
-            for sketch, target in zip(sketches, targets):
-                r = explain(sketch, model, method="sla", target=target, steps=steps, quadrature=rule)
+            for sketch, target in zip(sketches, targets, strict=True):
+                r = explain(sketch, model, method="sla", target=target, steps=steps,
+                            quadrature=rule)
                 errors.append(r.completeness_error)
                 aucs.append(curves(sketch, model, target, order_by(r.strokes)).deletion_auc)
                 times.append(r.elapsed_ms)
@@ -47,8 +48,10 @@ def main() -> None:
                    "deletion_auc": float(np.mean(aucs)), "median_ms": float(np.median(times))}
             rows.append(row)
             if not args.json:
-                print(f"{rule:<15} steps={steps:<3} completeness err median {row['completeness_error_median']:.4f}"
-                      f" p90 {row['completeness_error_p90']:.4f}  deletion AUC {row['deletion_auc']:.4f}"
+                print(f"{rule:<15} steps={steps:<3} completeness err median "
+                      f"{row['completeness_error_median']:.4f}"
+                      f" p90 {row['completeness_error_p90']:.4f}"
+                      f"  deletion AUC {row['deletion_auc']:.4f}"
                       f"  {row['median_ms']:.1f} ms", flush=True)
     if args.json:
         print(json.dumps({"model": model.id, "sketches": len(sketches), "rows": rows}))

@@ -41,7 +41,7 @@ def shapley(sketch, model, target: int) -> np.ndarray:
     with torch.no_grad():
         scores = torch.cat([problem.score_images(ink.composite(torch.tensor(subsets[i:i + 64])))
                             for i in range(0, len(subsets), 64)]).double().numpy()
-    value = dict(zip(subsets, scores))
+    value = dict(zip(subsets, scores, strict=True))
     out = np.zeros(n)
     for subset in subsets:
         size = int(sum(subset))
@@ -56,6 +56,7 @@ def shapley(sketch, model, target: int) -> np.ndarray:
 def drawings(model_name: str, limit: int, folder: Path):
     if model_name == "handtex":
         from handtex_support import build_handtex_card, omniglot_members, parse_omniglot
+
         from sketchstudio.sketch import simplify
 
         model = load_model(build_handtex_card(folder / "handtex"), device="cpu")

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))   # runs from a checkout, installed or not
 
-from sketchstudio.sketch import Sketch, Stroke
-from sketchstudio.sketch.io import save_sketch
+from sketchstudio.sketch import Sketch, Stroke  # noqa: E402 (needs the path above)
+from sketchstudio.sketch.io import save_sketch  # noqa: E402
 
 OUT = ROOT / "resources" / "demo"
 RNG = np.random.default_rng(7)
@@ -36,7 +36,8 @@ def line(*points: tuple[float, float], step: float = 6.0) -> np.ndarray:
     return pts + RNG.normal(0.0, 0.6, pts.shape)
 
 
-def arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float, n: int = 28) -> np.ndarray:
+def arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float,
+        n: int = 28) -> np.ndarray:
     """An elliptical arc from `start` to `stop` degrees (y grows downwards, like the canvas)."""
     t = np.radians(np.linspace(start, stop, n))
     pts = np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], axis=1)
@@ -45,7 +46,8 @@ def arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float, n
 
 def sketch(word: str, *strokes: np.ndarray) -> Sketch:
     return Sketch(tuple(Stroke(np.round(s, 1)) for s in strokes),
-                  {"word": word, "source": "SketchStudio demo (drawn by packaging/make_demo_sketches.py)"})
+                  {"word": word,
+                   "source": "SketchStudio demo (drawn by packaging/make_demo_sketches.py)"})
 
 
 def house() -> Sketch:

@@ -15,13 +15,13 @@ import os as _os
 _os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
 _os.environ.pop("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", None)
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["Attribution", "RenderSpec", "Sketch", "explain", "load_model", "load_sketch", "render",
            "__version__"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in __all__:
         from . import api
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from .explain import Attribution
-from .explain import explain as _explain
+from .explain.entry import explain_sketch as explain
 from .render import RenderSpec, render
 from .sketch import Sketch
 
@@ -18,18 +18,10 @@ def load_sketch(path: str | Path, index: int = 0) -> Sketch:
 
 
 def load_model(name_or_path: str | Path = "default", device: Any = None):
-    """A store id ("default") or a path to a model card -> a loaded model with `.card` and `.spec`."""
+    """A store id ("default") or a path to a model card -> a loaded model (`.card`, `.spec`)."""
     from .models import load_model as _load
 
     return _load(name_or_path, device=device)
-
-
-def explain(sketch: Sketch, model: Any = "default", method: str = "sla", target: str | int | None = None,
-            **options: Any) -> Attribution:
-    """Attribute `model`'s decision on `sketch` to its strokes. See `sketchstudio.explain.explain`."""
-    if isinstance(model, (str, Path)):
-        model = load_model(model)
-    return _explain(sketch, model, method=method, target=target, **options)
 
 
 __all__ = ["Attribution", "RenderSpec", "Sketch", "explain", "load_model", "load_sketch", "render"]

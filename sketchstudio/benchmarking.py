@@ -1,20 +1,23 @@
-"""Shared pieces of the benchmarks: composed real sketches, a large stand-in model, timing, memory."""
+"""Shared pieces of the benchmarks: composed real sketches, a large stand-in model, timing,
+memory."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
+from .models.tasks import ModelTask
 from .render import RenderSpec
 from .sketch import Sketch, Stroke
 
 
 def compose_sketch(drawings: list[Sketch], strokes: int, cell: float = 300.0) -> Sketch:
-    """A sketch of exactly `strokes` strokes made of real drawings laid out on a grid (for large N)."""
+    """A sketch of exactly `strokes` strokes made of real drawings laid out on a grid (for large
+    N)."""
     picked: list[Stroke] = []
     i = 0
     side = 1
@@ -36,7 +39,8 @@ class _Block(nn.Module):
         self.bn1 = nn.BatchNorm2d(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
-        self.down = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        self.down = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                   nn.BatchNorm2d(cout))
                      if stride != 1 or cin != cout else nn.Identity())
 
     def forward(self, x):
@@ -49,8 +53,8 @@ class ResNet18(nn.Module):
 
     def __init__(self, classes: int = 1000):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
-                                  nn.MaxPool2d(3, 2, 1))
+        self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64),
+                                  nn.ReLU(), nn.MaxPool2d(3, 2, 1))
         layers, cin = [], 64
         for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
             layers += [_Block(cin, cout, stride), _Block(cout, cout, 1)]
@@ -71,7 +75,7 @@ class StandInModel:
     spec: RenderSpec
     labels: tuple[str, ...]
     device: torch.device
-    task: str = "classify"
+    task: str = ModelTask.CLASSIFY
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.module(x)
@@ -82,9 +86,10 @@ def resnet18_224(device: torch.device) -> StandInModel:
     module = ResNet18().eval().to(device)
     for p in module.parameters():
         p.requires_grad_(False)
-    spec = RenderSpec(size=224, channels=3, ink="dark-on-light", sigma=1.5, fit="center", margin=0.08,
-                      mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
-    return StandInModel("resnet18-224", module, spec, tuple(f"class{i}" for i in range(1000)), device)
+    spec = RenderSpec(size=224, channels=3, ink="dark-on-light", sigma=1.5, fit="center",
+                      margin=0.08, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+    labels = tuple(f"class{i}" for i in range(1000))
+    return StandInModel("resnet18-224", module, spec, labels, device)
 
 
 def median_ms(fn: Callable[[], object], repeats: int = 5, budget_s: float = 20.0) -> float:

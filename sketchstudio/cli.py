@@ -8,10 +8,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from types import ModuleType
 
 from .errors import UserError
-from .stoppable import TimeLimitExceeded, run_stoppable, time_limit_type
 from .stdout_guard import model_output_to_stderr
+from .stoppable import TimeLimitExceeded, run_stoppable, time_limit_type
 from .textsafe import printable
 
 # sub-command name -> module under sketchstudio.commands
@@ -27,28 +28,28 @@ COMMANDS = {
     "attack": "attack",
     "retrieve": "retrieve",
     "generate": "generate",
+    "audit": "audit",
 }
 
 
-def _available_commands() -> dict[str, object]:
-    modules = {}
-    for name, module in COMMANDS.items():
-        try:
-            modules[name] = importlib.import_module(f"sketchstudio.commands.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"sketchstudio.commands.{module}":
-                raise
-    return modules
+def _available_commands() -> dict[str, ModuleType]:
+    # Every command ships with the package: a missing one is a packaging error, and says so.
+    return {name: importlib.import_module(f"sketchstudio.commands.{module}")
+            for name, module in COMMANDS.items()}
 
 
-def build_parser(modules: dict[str, object]) -> argparse.ArgumentParser:
+def build_parser(modules: dict[str, ModuleType]) -> argparse.ArgumentParser:
+    from .explain.registry import method_names
+
     parser = argparse.ArgumentParser(
         prog="sketchstudio",
         description="See, stroke by stroke, why a sketch model decides what it decides.",
         epilog="With no command, the studio opens: sketchstudio [--open FILE] [--index N] "
-               "[--model ID|CARD] [--method live|sla|sla-grad|psla|occlusion] [--screenshot OUT.png] "
-               "[--restore | --no-restore] [--self-test]")
+               f"[--model ID|CARD] [--method {'|'.join(method_names())}] "
+               "[--screenshot OUT.png] [--restore | --no-restore] [--self-test]")
     parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the best available)")
+    parser.add_argument("-V", "--version", action="store_true",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in modules.values():
         module.add_parser(sub)
@@ -58,7 +59,8 @@ def build_parser(modules: dict[str, object]) -> argparse.ArgumentParser:
 
 # Commands that run models (untrusted code, as far as time goes): they run on a worker thread so
 # that Ctrl+C and --time-limit stop them even inside a model's endless loop (see stoppable.py).
-_STOPPABLE = ("models", "explain", "eval", "assist", "attack", "retrieve", "generate")
+_STOPPABLE = ("models", "explain", "eval", "assist", "attack", "retrieve", "generate",
+              "audit")
 
 
 def _run_command(args: argparse.Namespace) -> int:
@@ -85,19 +87,18 @@ def _add_time_limit(sub) -> None:
 
 
 def _run_studio(argv: list[str]) -> int:
-    try:
-        from .studio.app import main as studio_main
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("sketchstudio.studio"):
-            print("The SketchStudio window is not built yet; try `sketchstudio --help` "
-                  "for the headless commands.")
-            return 0
-        raise
+    from .studio.app import main as studio_main
+
     return studio_main(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] in (["--version"], ["-V"]):
+        from ._version import __version__
+
+        print(f"sketchstudio {__version__}")
+        return 0
     modules = _available_commands()
     # No sub-command (or only studio options like --open): launch the studio.
     if not argv or (argv[0] not in modules and argv[0] not in ("-h", "--help")

@@ -2,4 +2,5 @@
 
 
 class UserError(Exception):
-    """Bad input from the user (file, model, parameter): the message is shown as it is, no traceback."""
+    """Bad input from the user (file, model, parameter): the message is shown as it is, with no
+    traceback."""

@@ -1,8 +1,9 @@
 """Progress, partial results and cancellation for long engine work, without Qt.
 
 One protocol for every long engine entry point (Orange3's `TaskState` pattern): the function takes
-`state: TaskState | None`, calls `state.set_progress(fraction)` as it goes, `state.set_partial(value)`
-when it has something worth showing early (an attack's iteration, a batch of audit rows), and
+`state: TaskState | None`, calls `state.set_progress(fraction)` as it goes,
+`state.set_partial(value)` when it has something worth showing early (an attack's iteration, a
+batch of audit rows), and
 `state.check()` often enough that a cancel is honoured promptly (it raises `Cancelled`). The Qt
 worker adapts it to signals once; the CLI and tests pass a plain `TaskState`.
 
@@ -12,11 +13,12 @@ sites move over; `TaskState.from_callables` bridges the two.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
-ProgressFn = Optional[Callable[[float], None]]
-CancelledFn = Optional[Callable[[], bool]]
-PartialFn = Optional[Callable[[Any], None]]
+ProgressFn = Callable[[float], None] | None
+CancelledFn = Callable[[], bool] | None
+PartialFn = Callable[[Any], None] | None
 
 
 class Cancelled(Exception):

@@ -23,7 +23,7 @@ import io
 import os
 import sys
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 from .textsafe import printable_lines
 
@@ -99,7 +99,7 @@ def _flush_c_stdio() -> None:
         pass   # no C library to reach (unusual builds): nothing buffered there that we can flush
 
 
-_libc = None
+_libc: ctypes.CDLL | None = None
 
 
 def _fd_of(stream) -> int | None:

@@ -18,7 +18,7 @@ import os
 import sys
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 GRACE_S = 2.0           # how long a stopped command may take to unwind before the process exits
 EXIT_INTERRUPTED = 130  # the shell's convention for a command ended by SIGINT
@@ -67,12 +67,12 @@ def run_stoppable(work: Callable[[], int], *, time_limit: float | None, name: st
     worker = threading.Thread(target=target, name=f"{name} worker", daemon=True)
     worker.start()
     deadline = None if not time_limit else time.monotonic() + time_limit
+    over = time_limit_message(time_limit) if time_limit else ""
     try:
         while not done.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
             if deadline is not None and time.monotonic() >= deadline:
-                _stop(worker, done, TimeLimitExceeded,
-                      f"{name}: error: {time_limit_message(time_limit)}", EXIT_TIME_LIMIT)
-                raise TimeLimitExceeded(time_limit_message(time_limit))
+                _stop(worker, done, TimeLimitExceeded, f"{name}: error: {over}", EXIT_TIME_LIMIT)
+                raise TimeLimitExceeded(over)
     except KeyboardInterrupt:
         _stop(worker, done, KeyboardInterrupt, f"{name}: interrupted", EXIT_INTERRUPTED)
         raise

@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from model_zoo import card_dict, save_torchscript, write_card
+
 from sketchstudio.sketch import Sketch
 
 HANDTEX_INPUT = {"size": 64, "channels": 1, "ink": "dark-on-light", "sigma": 0.15, "width": 0.7,

@@ -11,13 +11,12 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Tuple
-
-import torch
-from torch import nn
 
 import model_zoo
+import torch
+from torch import nn
 
 LOOPING = "endless loop model: looping now"
 
@@ -31,11 +30,11 @@ class SetstateWrites(model_zoo.TinyClassifier):
         self.marker = marker
 
     @torch.jit.export
-    def __getstate__(self) -> Tuple[str, bool]:
+    def __getstate__(self) -> tuple[str, bool]:
         return (self.marker, self.training)
 
     @torch.jit.export
-    def __setstate__(self, state: Tuple[str, bool]) -> None:
+    def __setstate__(self, state: tuple[str, bool]) -> None:
         torch.save(torch.zeros(1), state[0])
         self.marker = state[0]
         self.training = state[1]
@@ -130,7 +129,7 @@ def _edit_code(path: Path, edit: Callable[[str], str]) -> None:
     _rewrite(path, [(n, edit(d.decode()).encode() if n == name else d) for n, d in members])
 
 
-# --- torch.export ----------------------------------------------------------------------------------
+# --- torch.export ---------------------------------------------------------------------------------
 class _OpensMarker:
     """Unpickling this opens the marker for writing (creating it): any code at all could run."""
 
@@ -227,7 +226,7 @@ def _replace(path: Path, member: str, data: bytes) -> None:
     _rewrite(path, [(n, data if n.split("/", 1)[1] == member else d) for n, d in members])
 
 
-# --- zip plumbing -----------------------------------------------------------------------------------
+# --- zip plumbing ---------------------------------------------------------------------------------
 def _members(path: Path) -> list[tuple[str, bytes]]:
     with zipfile.ZipFile(path) as z:
         return [(i.filename, z.read(i)) for i in z.infolist()]

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import pickle
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import tomli_w
 import torch

@@ -10,7 +10,8 @@ from sketchstudio.render import RenderSpec
 CANVAS_32 = RenderSpec(size=32, sigma=0.8, fit="canvas", canvas=32.0)
 
 
-def model_of(module: nn.Module, spec: RenderSpec = CANVAS_32, labels=("a", "b", "c")) -> StandInModel:
+def model_of(module: nn.Module, spec: RenderSpec = CANVAS_32,
+             labels: tuple[str, ...] = ("a", "b", "c")) -> StandInModel:
     """`module` frozen in eval mode, seen through `spec`, with `labels` (CPU)."""
     module = module.eval()
     for p in module.parameters():

@@ -34,7 +34,7 @@ def test_geometric_augmentations_keep_every_stroke_in_order(name):
         out = GEOMETRIC[name](sketch, np.random.default_rng(seed))
         assert len(out) == len(sketch)
         assert dict(out.metadata) == dict(sketch.metadata)
-        for before, after in zip(sketch.strokes, out.strokes):
+        for before, after in zip(sketch.strokes, out.strokes, strict=True):
             assert np.isfinite(after.points).all()
             # stroke k stays stroke k: it stays near where it was, relative to the drawing's size
             assert np.linalg.norm(after.points.mean(0) - before.points.mean(0)) < 60

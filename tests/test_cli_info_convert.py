@@ -25,7 +25,8 @@ def _expected(line: str, index: int) -> dict:
 
 
 @pytest.mark.parametrize("parts", [("simplified", "cat.ndjson"), ("raw", "cat.ndjson"),
-                                   ("raw", "The Eiffel Tower.ndjson"), ("simplified", "yoga.ndjson")])
+                                   ("raw", "The Eiffel Tower.ndjson"),
+                                   ("simplified", "yoga.ndjson")])
 def test_info_json_matches_a_direct_parse(shared_data, capsys, parts):
     path = shared_data("quickdraw", *parts)
     lines = path.read_text().splitlines()
@@ -88,16 +89,45 @@ def test_convert_one_drawing_to_a_multi_drawing_file(shared_data, capsys, tmp_pa
     assert only == list(iter_sketches(source))[7]
 
 
-def test_convert_to_png(shared_data, capsys, tmp_path):
-    render = pytest.importorskip("sketchstudio.render")
-    if not hasattr(render, "save_png"):
-        pytest.skip("sketchstudio.render.save_png is not written yet")
+def _independent_ink(sketch, size: int, margin: float) -> np.ndarray:
+    """The drawing as PIL draws it (not our renderer): polylines, centred with `margin`."""
+    from PIL import Image, ImageDraw
+
+    points = np.concatenate([s.points for s in sketch.strokes])
+    low, high = points.min(0), points.max(0)
+    scale = size * (1 - 2 * margin) / max(float((high - low).max()), 1e-9)
+    offset = size / 2 - scale * (low + high) / 2
+    image = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(image)
+    for stroke in sketch.strokes:
+        xy = [tuple(p) for p in stroke.points * scale + offset]
+        draw.line(xy if len(xy) > 1 else xy * 2, fill=255, width=2)
+    return np.asarray(image) > 0
+
+
+def _grow(mask: np.ndarray, pixels: int) -> np.ndarray:
+    from PIL import Image, ImageFilter
+
+    image = Image.fromarray(mask.astype(np.uint8) * 255)
+    return np.asarray(image.filter(ImageFilter.MaxFilter(2 * pixels + 1))) > 0
+
+
+def test_convert_to_png_draws_the_drawing_where_an_independent_rasteriser_does(
+        shared_data, capsys, tmp_path):
+    # No skip: when rendering breaks (import error, blank or misplaced ink), this fails.
     from PIL import Image
 
     source = shared_data("quickdraw", "simplified", "cat.ndjson")
     assert cli(capsys, "convert", source, tmp_path / "cat.png", "--index", 2) == (0, "", "")
     with Image.open(tmp_path / "cat.png") as image:
         assert image.size == (256, 256)
+        ink = np.asarray(image.convert("L")) < 128          # dark ink on white
+    expected = _independent_ink(list(iter_sketches(source))[2], 256, margin=0.05)
+    assert ink.sum() > 0.3 * expected.sum()                  # ink, not a blank page
+    # Every inked pixel lies on the drawing, and the drawing is inked all along (a few pixels of
+    # tolerance for the two rasterisers' stroke profiles).
+    assert (ink & _grow(expected, 3)).sum() >= 0.97 * ink.sum()
+    assert (expected & _grow(ink, 3)).sum() >= 0.95 * expected.sum()
 
 
 SVG_HEAD = '<svg xmlns="http://www.w3.org/2000/svg">\n'
@@ -109,14 +139,19 @@ MALFORMED = [
     ("truncated.ndjson", (GOOD_LINE + '{"word":"cat","drawing":[[[1,2').encode(),
      ":2: invalid JSON"),
     ("not-a-list.ndjson", b'{"drawing": 5}', ':1: "drawing" should be a list of strokes, got int'),
-    ("nesting.ndjson", b'{"drawing": [[[1, 2]]]}', ":1: stroke 0 should be [xs, ys] or [xs, ys, times]"),
+    ("nesting.ndjson", b'{"drawing": [[[1, 2]]]}',
+     ":1: stroke 0 should be [xs, ys] or [xs, ys, times]"),
     ("nesting2.ndjson", b'{"drawing": [[1, 2]]}', ":1: stroke 0 xs should be a list of numbers"),
     ("nan.ndjson", b'{"drawing": [[[NaN], [1]]]}', ":1: invalid JSON: NaN is not a number"),
-    ("inf.ndjson", b'{"drawing": [[[1e999], [1]]]}', ":1: stroke 0 xs holds a number that is not finite"),
+    ("inf.ndjson", b'{"drawing": [[[1e999], [1]]]}',
+     ":1: stroke 0 xs holds a number that is not finite"),
     ("lengths.ndjson", b'{"drawing": [[[1, 2], [1]]]}', ":1: stroke 0 has 2 xs but 1 ys"),
-    ("times.ndjson", b'{"drawing": [[[1, 2], [1, 2], [0]]]}', ":1: stroke 0 has 2 points but 1 times"),
-    ("strings.ndjson", b'{"drawing": [[["1"], [1]]]}', ":1: stroke 0 xs should hold numbers, got a string"),
-    ("bools.ndjson", b'{"drawing": [[[true], [1]]]}', ":1: stroke 0 xs should hold numbers, got true/false"),
+    ("times.ndjson", b'{"drawing": [[[1, 2], [1, 2], [0]]]}',
+     ":1: stroke 0 has 2 points but 1 times"),
+    ("strings.ndjson", b'{"drawing": [[["1"], [1]]]}',
+     ":1: stroke 0 xs should hold numbers, got a string"),
+    ("bools.ndjson", b'{"drawing": [[[true], [1]]]}',
+     ":1: stroke 0 xs should hold numbers, got true/false"),
     ("no-points.ndjson", b'{"drawing": [[[], []]]}', ":1: stroke 0 has no points"),
     ("record.ndjson", b"[1, 2]\n", ":1: a drawing record should be an object, got a list"),
     ("no-drawing.ndjson", b'{"word": "cat"}', ':1: the record has no "drawing"'),
@@ -135,7 +170,8 @@ MALFORMED = [
     ("binary.svg", b"\x89PNG\r\n\x1a\n\x00\x00", ":1: not well-formed XML"),
     ("garbled.svg", (SVG_HEAD + '<path d="M 0 0 L 10 10 C 5"/></svg>').encode(),
      ":2: <path> has malformed or truncated path data"),
-    ("unterminated.svg", (SVG_HEAD + '<path d="M 0 0 L 10 10"/>').encode(), ":2: not well-formed XML"),
+    ("unterminated.svg", (SVG_HEAD + '<path d="M 0 0 L 10 10"/>').encode(),
+     ":2: not well-formed XML"),
     ("bomb.svg", b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]>'
                  b'<svg xmlns="http://www.w3.org/2000/svg">&b;</svg>', ":1: refused"),
     ("empty.npz", b"", ": file is empty"),
@@ -148,7 +184,8 @@ MALFORMED = [
 def test_malformed_files_give_one_line(capsys, tmp_path, name, content, message):
     path = tmp_path / name
     path.write_bytes(content)
-    for command in (["info", path], ["info", path, "--json"], ["convert", path, tmp_path / "o.ndjson"]):
+    for command in (["info", path], ["info", path, "--json"],
+                    ["convert", path, tmp_path / "o.ndjson"]):
         code, out, err = cli(capsys, *command)
         assert code == 2 and out == ""
         assert err.startswith(f"sketchstudio {command[0]}: error: {path}{message}")
@@ -166,10 +203,12 @@ def test_pickled_npz_via_cli(capsys, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["info", "{missing}"], "missing.ndjson: no such file"),
-    (["info", "{cat}", "--index", "25"], "drawing index 25 is out of range: the file holds 25 drawings"),
+    (["info", "{cat}", "--index", "25"],
+     "drawing index 25 is out of range: the file holds 25 drawings"),
     (["info", "{cat}", "--index", "-1"], "drawing index -1 is invalid"),
     (["convert", "{cat}", "{tmp}/x.svg", "--index", "99"], "drawing index 99 is out of range"),
-    (["convert", "{cat}", "{tmp}/x.doc"], "unknown output type '.doc': use .ndjson, .npz, .svg, .json, .png"),
+    (["convert", "{cat}", "{tmp}/x.doc"],
+     "unknown output type '.doc': use .ndjson, .npz, .svg, .json, .png"),
     (["convert", "{cat}", "{tmp}/no/such/dir/x.svg"], "cannot write"),
 ])
 def test_usage_errors(shared_data, capsys, tmp_path, args, message):
@@ -181,7 +220,8 @@ def test_usage_errors(shared_data, capsys, tmp_path, args, message):
 
 def test_convert_json_to_json_keeps_settings(capsys, tmp_path):
     doc = {"format": "sketchstudio", "version": 1, "metadata": {"word": "cat"},
-           "strokes": [{"points": [[0, 0], [1, 1]]}], "model": "m", "attribution": {"method": "sla"}}
+           "strokes": [{"points": [[0, 0], [1, 1]]}], "model": "m",
+           "attribution": {"method": "sla"}}
     (tmp_path / "a.json").write_text(json.dumps(doc))
     assert cli(capsys, "convert", tmp_path / "a.json", tmp_path / "b.json") == (0, "", "")
     assert json.loads((tmp_path / "b.json").read_text()) == doc

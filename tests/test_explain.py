@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import stand_ins
 import torch
+from stand_ins import smooth_cnn
 from torch import nn
 
-import stand_ins
 from sketchstudio.benchmarking import StandInModel
 from sketchstudio.errors import UserError
 from sketchstudio.explain import METHODS, explain
 from sketchstudio.progress import Cancelled
 from sketchstudio.render import RenderSpec, render
-from stand_ins import smooth_cnn
 from sketchstudio.sketch import Sketch
 
 SPEC = RenderSpec(size=32, sigma=0.8, fit="canvas", canvas=32.0)
@@ -91,7 +91,8 @@ def test_psla_point_gradient_matches_finite_differences():
         up = score(sk.replace_stroke(k, sk[k].with_points(points)))
         points[i, axis] -= 2 * eps
         down = score(sk.replace_stroke(k, sk[k].with_points(points)))
-        assert r.point_grads[k][i, axis] == pytest.approx((up - down) / (2 * eps), rel=0.05, abs=1e-4)
+        numeric = (up - down) / (2 * eps)
+        assert r.point_grads[k][i, axis] == pytest.approx(numeric, rel=0.05, abs=1e-4)
 
 
 def test_occlusion_equals_direct_rerenders():
@@ -208,7 +209,8 @@ def test_cancellation_stops_promptly(method):
         return len(calls) > 1
 
     with pytest.raises(Cancelled):
-        explain(sketch_left_right(), model, method=method, steps=64, batch_size=2, cancelled=cancelled)
+        explain(sketch_left_right(), model, method=method, steps=64, batch_size=2,
+                cancelled=cancelled)
     assert len(calls) == 2
 
 
@@ -220,7 +222,8 @@ def test_progress_rises_to_one():
 
 
 def test_three_channel_dark_on_light_models_work():
-    spec = RenderSpec(size=32, channels=3, ink="dark-on-light", sigma=0.8, fit="canvas", canvas=32.0,
+    spec = RenderSpec(size=32, channels=3, ink="dark-on-light", sigma=0.8, fit="canvas",
+                      canvas=32.0,
                       mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
     torch.manual_seed(1)
     module = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Tanh(), nn.Flatten(), nn.Linear(4 * 30 * 30, 3))

@@ -7,6 +7,8 @@ import pytest
 from sketchstudio.explain import explain
 from sketchstudio.explain.faithfulness import curves, order_by, random_curves
 
+pytestmark = pytest.mark.slow  # the default model on real drawings
+
 
 @pytest.fixture(scope="module")
 def drawings(shared_data, default_model):
@@ -30,7 +32,7 @@ def test_sla_is_complete_on_real_drawings(sla_results):
 
 def test_sla_beats_a_random_stroke_order(default_model, drawings, sla_results):
     ours, rand = [], []
-    for sketch, r in zip(drawings, sla_results):
+    for sketch, r in zip(drawings, sla_results, strict=True):
         ours.append(curves(sketch, default_model, r.target_index, order_by(r.strokes)).deletion_auc)
         rand.append(random_curves(sketch, default_model, r.target_index).deletion_auc)
     assert np.mean(ours) < np.mean(rand) - 0.05
@@ -39,7 +41,7 @@ def test_sla_beats_a_random_stroke_order(default_model, drawings, sla_results):
 def test_sla_ranks_strokes_like_exact_occlusion(default_model, drawings, sla_results):
     """On real drawings the integrated gradient and the exact leave-one-out mostly agree in sign."""
     agree = total = 0
-    for sketch, r in zip(drawings, sla_results):
+    for sketch, r in zip(drawings, sla_results, strict=True):
         a = r.strokes
         b = explain(sketch, default_model, method="occlusion").strokes
         big = np.abs(b) > 0.1 * np.abs(b).max()

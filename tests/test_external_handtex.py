@@ -25,33 +25,33 @@ data/symbol_metadata/similar_greek.txt, e.g. \\phi is merged into \\Phi, \\epsil
 """
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
 import pytest
 import torch
-from handtex_support import (build_handtex_card, handtex_labels, omniglot_members,
-                             parse_omniglot)
+from handtex_support import build_handtex_card, handtex_labels, omniglot_members, parse_omniglot
 
 from sketchstudio.models import load_model, run_checks
 from sketchstudio.render import render
+from sketchstudio.shared_data import data_root
 from sketchstudio.sketch import simplify
+
+pytestmark = pytest.mark.slow  # a real external model
 
 pytest.importorskip("handtex", reason="handtex not installed (test-only: "
                     "pip install --no-deps handtex==1.0.5 safetensors)")
 pytest.importorskip("safetensors", reason="safetensors not installed (pip install safetensors)")
 
-SHARED_DATA = Path(os.environ.get("SKETCHSTUDIO_SHARED_DATA",
-                                  Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED_DATA = data_root()   # $SKETCHSTUDIO_DATA, else ../shared/data (sketchstudio/shared_data.py)
 OMNIGLOT = SHARED_DATA / "omniglot" / "strokes_background_small1.zip"
 GREEK = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
          "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma", "tau", "upsilon", "phi",
          "chi", "psi", "omega"]
 
 if not OMNIGLOT.is_file():
-    pytest.skip(f"Omniglot strokes not found at {OMNIGLOT} (set SKETCHSTUDIO_SHARED_DATA)",
+    pytest.skip(f"Omniglot strokes not found at {OMNIGLOT} (set SKETCHSTUDIO_DATA)",
                 allow_module_level=True)
 
 
@@ -121,7 +121,8 @@ def test_handtex_reads_omniglot_greek_far_above_chance(handtex_card, greek):
     top1, top5 = _accuracy(model, model.spec, items, known)
     print(f"handtex on {len(items)} Omniglot Greek letters: top-1 {top1:.1%}, top-5 {top5:.1%} "
           f"(chance {1 / len(model.labels):.2%})")
-    # Measured: top-1 74.8%, top-5 96.1%; handtex's own PIL rasteriser gets 76% / 96% (chance 0.06%).
+    # Measured: top-1 74.8%, top-5 96.1%; handtex's own PIL rasteriser gets 76% / 96%
+    # (chance 0.06%).
     assert top1 >= 0.65 and top5 >= 0.90
 
 

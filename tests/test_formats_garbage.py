@@ -8,8 +8,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sketchstudio.sketch import Sketch, Stroke
-from sketchstudio.sketch.io import (SketchFileError, count_sketches, iter_sketches, load_sketch,
-                                    save_sketches)
+from sketchstudio.sketch.io import (
+    SketchFileError,
+    count_sketches,
+    iter_sketches,
+    load_sketch,
+    save_sketches,
+)
 
 SUFFIXES = [".ndjson", ".npz", ".svg", ".json"]
 SETTINGS = settings(max_examples=60, deadline=None,

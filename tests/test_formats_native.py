@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 
 from sketchstudio.sketch import Sketch, Stroke
-from sketchstudio.sketch.io import (Document, SketchFileError, load_document, load_sketch,
-                                    save_document)
+from sketchstudio.sketch.io import (
+    Document,
+    SketchFileError,
+    load_document,
+    load_sketch,
+    save_document,
+)
 
 
 def _doc(**changes):
@@ -49,7 +54,8 @@ def test_other_formats_open_as_documents_without_settings(tmp_path):
     (_doc(extra=1), "unknown key 'extra'"),
     (_doc(strokes={"points": []}), '"strokes" should be a list'),
     (_doc(strokes=[{"points": [[0, 0, 0]]}]), "strokes[0].points should hold [x, y] pairs"),
-    (_doc(strokes=[{"points": [[0, 0]], "pressure": [1, 2]}]), "pressure has 2 values for 1 points"),
+    (_doc(strokes=[{"points": [[0, 0]], "pressure": [1, 2]}]),
+     "pressure has 2 values for 1 points"),
     (_doc(strokes=[{"points": [[0, "1"]]}]), "should hold numbers, got a string"),
     (_doc(strokes=[{"pts": [[0, 0]]}]), "strokes[0] has unknown key 'pts'"),
     (_doc(model=3), '"model" should be a name or an object'),
@@ -63,7 +69,8 @@ def test_refused_documents(tmp_path, data, message):
 
 
 def test_documents_are_written_stroke_by_stroke_as_one_json_dump(tmp_path):
-    """The chunked writer (with pauses and the autosave's stroke cache) gives the bytes of one dump."""
+    """The chunked writer (with pauses and the autosave's stroke cache) gives the bytes of one
+    dump."""
     import io
     import json
 

@@ -43,10 +43,12 @@ def test_picking_a_drawing_does_not_parse_the_others(tmp_path):
 def test_line_size_limit(tmp_path):
     path = tmp_path / "big.ndjson"
     path.write_bytes(RAW.encode() + b"\n" + b" " * (21 * 1024 * 1024) + b"x\n")
-    with pytest.raises(SketchFileError, match=r"big\.ndjson:2: line is longer than the 20 MB limit"):
+    message = r"big\.ndjson:2: line is longer than the 20 MB limit"
+    with pytest.raises(SketchFileError, match=message):
         list(iter_sketches(path))
 
 
+@pytest.mark.slow   # 16,453 real drawings
 @pytest.mark.parametrize("layout, drawings", [("simplified", 8600), ("raw", 7853)])
 def test_every_shared_drawing_parses(shared_data, layout, drawings):
     files = sorted(shared_data("quickdraw", layout).glob("*.ndjson"))

@@ -7,8 +7,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sketchstudio.sketch import Sketch, Stroke
-from sketchstudio.sketch.io import (Document, SketchFileError, count_sketches, iter_sketches, load_document,
-                                    load_sketch, save_document, save_sketch, save_sketches)
+from sketchstudio.sketch.io import (
+    Document,
+    SketchFileError,
+    count_sketches,
+    iter_sketches,
+    load_document,
+    load_sketch,
+    save_document,
+    save_sketch,
+    save_sketches,
+)
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -29,7 +38,8 @@ def sketches(draw, channels=True):
     for _ in range(draw(st.integers(0, 5))):
         n = draw(st.integers(1, 12))
         points = draw(st.lists(st.tuples(coordinate, coordinate), min_size=n, max_size=n))
-        time = draw(st.lists(st.integers(0, 10 ** 6), min_size=n, max_size=n)) if with_time else None
+        times = st.lists(st.integers(0, 10 ** 6), min_size=n, max_size=n)
+        time = draw(times) if with_time else None
         pressure = (draw(st.lists(st.floats(0, 1), min_size=n, max_size=n))
                     if with_pressure else None)
         strokes.append(Stroke(points, pressure, time))
@@ -61,7 +71,7 @@ def test_npz_round_trip(tmp_path, drawings):
     for original, loaded in zip(drawings, iter_sketches(path), strict=True):
         assert dict(loaded.metadata) == dict(original.metadata)
         assert loaded.points_per_stroke() == original.points_per_stroke()
-        for a, b in zip(original, loaded):
+        for a, b in zip(original, loaded, strict=True):
             # Offsets are summed back up: float rounding, nothing more.
             np.testing.assert_allclose(b.points, a.points, rtol=1e-12, atol=1e-6)
 
@@ -75,8 +85,9 @@ def test_svg_round_trip_is_exact(tmp_path, sketch):
 
 
 @SETTINGS
-@given(sketches(), st.one_of(st.none(), st.text(max_size=10), st.dictionaries(st.text(max_size=5),
-                                                                             json_scalar, max_size=3)),
+@given(sketches(),
+       st.one_of(st.none(), st.text(max_size=10),
+                 st.dictionaries(st.text(max_size=5), json_scalar, max_size=3)),
        st.one_of(st.none(), st.dictionaries(st.text(max_size=5), json_scalar, max_size=3)))
 def test_native_round_trip_keeps_settings(tmp_path, sketch, model, attribution):
     path = tmp_path / "d.json"

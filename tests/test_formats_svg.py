@@ -128,14 +128,15 @@ XXE = """<?xml version="1.0"?>
     ('<svg xmlns="http://www.w3.org/2000/svg"><polyline points="1 2 3"/></svg>',
      "malformed or truncated points"),
     ('<svg xmlns="http://www.w3.org/2000/svg"><line x1="abc" x2="1"/></svg>', "malformed x1='abc'"),
-    ('<svg xmlns="http://www.w3.org/2000/svg"><g transform="rotate(45"><path d="M0 0 L1 1"/></g></svg>',
-     "malformed transform='rotate(45'"),
+    ('<svg xmlns="http://www.w3.org/2000/svg"><g transform="rotate(45"><path d="M0 0 L1 1"/></g>'
+     "</svg>", "malformed transform='rotate(45'"),
     ('<svg xmlns="http://www.w3.org/2000/svg"><path d="M 0 0 L 1e400 0"/></svg>',
      "<path>: stroke points contain NaN or infinity"),
     ('<svg xmlns="http://www.w3.org/2000/svg"><metadata id="sketchstudio-metadata">{"a":</metadata>'
      "</svg>", "<metadata>: invalid JSON"),
     ('<html><body/></html>', "not an SVG document (the root element is <html>)"),
-    ('<svg xmlns="http://www.w3.org/2000/svg"><path d="M 0 0 L 1 1"/>', "in.svg:1: not well-formed XML"),
+    ('<svg xmlns="http://www.w3.org/2000/svg"><path d="M 0 0 L 1 1"/>',
+     "in.svg:1: not well-formed XML"),
 ])
 def test_refused_with_one_clear_line(tmp_path, text, message):
     with pytest.raises(SketchFileError) as info:

@@ -13,7 +13,8 @@ QT = {"PySide6", "pyqtgraph", "shiboken6"}
 TORCH = {"torch", "torchvision"}
 # What sketch/ may import from its own project: itself and the plain-Python error and progress
 # (cancellation) types.
-SKETCH_MAY_USE = {"sketchstudio.sketch", "sketchstudio.errors", "sketchstudio.progress"}
+SKETCH_MAY_USE = {"sketchstudio.sketch", "sketchstudio.errors", "sketchstudio.progress",
+                  "sketchstudio.fsutil"}
 
 
 def _module_name(path: Path) -> str:
@@ -56,7 +57,8 @@ def _violations(path: Path) -> list[str]:
         found += [f"{module} imports {n} (Qt belongs in sketchstudio/studio/)"
                   for n in imports if _top(n) in QT]
     if module.startswith("sketchstudio.sketch"):
-        found += [f"{module} imports {n} (sketch/ is numpy-only)" for n in imports if _top(n) in TORCH]
+        found += [f"{module} imports {n} (sketch/ is numpy-only)"
+                  for n in imports if _top(n) in TORCH]
         found += [f"{module} imports {n} (sketch/ may not depend on upper layers)" for n in imports
                   if _top(n) == "sketchstudio"
                   and not any(n == ok or n.startswith(ok + ".") for ok in SKETCH_MAY_USE)]
@@ -71,7 +73,8 @@ def test_detector_sees_every_import_form():
             "torch"} <= names
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_layers(path):
     assert not _violations(path)
 
@@ -82,5 +85,6 @@ def test_sketch_layer_loads_without_torch_or_qt():
             "sketchstudio.commands.convert\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
             f"{sorted(QT | TORCH)!r})\nprint(','.join(bad))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
     assert result.stdout.strip() == ""

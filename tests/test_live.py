@@ -12,18 +12,16 @@ import sys
 
 import numpy as np
 import pytest
+import stand_ins
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stand_ins import smooth_cnn
 
-import stand_ins
-from sketchstudio.explain import explain
-from sketchstudio.explain import live
-from sketchstudio.explain.faithfulness import (randomised_copy, rank_correlation,
-                                               sign_agreement)
+from sketchstudio.explain import explain, live
+from sketchstudio.explain.faithfulness import randomised_copy, rank_correlation, sign_agreement
 from sketchstudio.render import RenderSpec, place, rasterise
 from sketchstudio.sketch import Sketch
-from stand_ins import smooth_cnn
 
 SPEC = RenderSpec(size=32, sigma=0.8, fit="canvas", canvas=32.0)
 
@@ -107,12 +105,15 @@ def test_randomised_copy_changes_every_weight_and_leaves_the_model_alone(default
     before = [p.clone() for p in default_model.module.parameters()]
     copy = randomised_copy(default_model)
     after = list(copy.module.parameters())
-    assert all(not torch.equal(a, b) for a, b in zip(after, before) if a.numel() > 1)
-    assert all(torch.equal(p, b) for p, b in zip(default_model.module.parameters(), before))
+    assert all(not torch.equal(a, b) for a, b in zip(after, before, strict=True)
+               if a.numel() > 1)
+    assert all(torch.equal(p, b) for p, b in zip(default_model.module.parameters(), before,
+                                                              strict=True))
     x = torch.rand(1, 1, 64, 64)
     assert not torch.allclose(copy(x), default_model(x))
 
 
+@pytest.mark.slow   # the default model on real drawings
 def test_eval_faithfulness_json_reports_every_field(shared_data):
     folder = shared_data("quickdraw", "simplified")
     out = subprocess.run([sys.executable, "-m", "sketchstudio.cli", "--device", "cpu", "eval",
@@ -131,6 +132,7 @@ def test_eval_faithfulness_json_reports_every_field(shared_data):
     assert methods["occlusion"]["deletion_auc"] < methods["random"]["deletion_auc"]
 
 
+@pytest.mark.slow   # the default model on real drawings
 def test_on_real_drawings_live_is_as_faithful_as_occlusion_and_passes_randomisation(
         default_model, shared_data):
     from sketchstudio.commands.eval_faithfulness import evaluate, pick_drawings
@@ -160,7 +162,7 @@ def test_explanations_refuse_drawings_beyond_the_documented_limits(monkeypatch):
 
 @pytest.mark.parametrize("method", ["sla", "psla", "occlusion"])
 def test_large_rows_get_smaller_batches_and_the_same_values(monkeypatch, method):
-    from sketchstudio.explain import methods
+    from sketchstudio.explain import problem as methods
 
     module = smooth_cnn()
     seen = []
@@ -184,6 +186,7 @@ def test_the_forward_cost_is_counted_once_per_model_file(tmp_path, monkeypatch):
     import os
 
     import model_zoo
+
     from sketchstudio.models import load_model
 
     monkeypatch.setenv("SKETCHSTUDIO_CACHE_DIR", str(tmp_path / "cache"))

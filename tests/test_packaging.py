@@ -16,10 +16,13 @@ import pytest
 from sketchstudio import selftest
 from sketchstudio.sketch.io import load_sketch
 
+pytestmark = pytest.mark.slow  # builds and inspects the app
+
 PROJECT = Path(__file__).resolve().parents[1]
 PACKAGING = PROJECT / "packaging"
 SPEC = PACKAGING / "sketchstudio.spec"
-FROZEN = PROJECT / "dist" / "SketchStudio" / ("SketchStudio.exe" if os.name == "nt" else "SketchStudio")
+FROZEN = PROJECT / "dist" / "SketchStudio" / ("SketchStudio.exe" if os.name == "nt"
+                                               else "SketchStudio")
 PASSED = re.compile(r"^sketchstudio: self-test passed \((the source tree|the frozen app)\): .*"
                     r"screenshot (\d+)x(\d+) at (.+\.png)$")
 
@@ -117,7 +120,8 @@ def _spec_tree() -> ast.Module:
 
 
 def _call(tree: ast.Module, name: str) -> ast.Call:
-    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == name]
+    calls = [n for n in ast.walk(tree)
+             if isinstance(n, ast.Call) and getattr(n.func, "id", "") == name]
     assert len(calls) == 1, f"the spec should call {name} once"
     return calls[0]
 
@@ -218,7 +222,8 @@ def _no_leftover_self_test_folders(tmp_path):
 
 
 def test_a_failure_message_is_one_line():
-    exc = ImportError("\nImporting the numpy C-extensions failed.\n\n    Original error was: x.so\n")
+    exc = ImportError("\nImporting the numpy C-extensions failed.\n\n"
+                      "    Original error was: x.so\n")
     line = selftest.one_line(exc)
     assert "\n" not in line and line.startswith("ImportError: Importing the numpy")
     assert len(selftest.one_line(RuntimeError("x" * 1000))) == 400

@@ -1,4 +1,5 @@
-"""Reliability, item 1: autosave journal, crash recovery (SIGKILL), atomic saves that fail safely."""
+"""Reliability, item 1: autosave journal, crash recovery (SIGKILL), atomic saves that fail
+safely."""
 from __future__ import annotations
 
 import errno
@@ -13,17 +14,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from qt_helpers import house
 
-from qt_helpers import draw_line, house, isolated_studio, make_window, tiny_card  # noqa: F401
-from sketchstudio.sketch import Sketch, Stroke
-from sketchstudio.sketch import io as sketch_io
+from sketchstudio import fsutil  # every file SketchStudio writes goes through it
+from sketchstudio.sketch import Sketch
 from sketchstudio.sketch.formats import Document
 from sketchstudio.sketch.io import SketchFileError, load_document, save_document
+
+pytestmark = pytest.mark.slow  # subprocesses that crash and restart the studio
 
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-# --- atomic saves ----------------------------------------------------------------------------------
+# --- atomic saves ---------------------------------------------------------------------------------
 def _previous(tmp_path) -> tuple[Path, bytes]:
     path = tmp_path / "drawing.json"
     save_document(path, Document(house()))
@@ -49,11 +52,11 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch, fault, rea
         raise OSError(code, os.strerror(code))
 
     if fault == "fsync":
-        monkeypatch.setattr(sketch_io.os, "fsync", fail)
+        monkeypatch.setattr(fsutil.os, "fsync", fail)
     elif fault == "replace":
-        monkeypatch.setattr(sketch_io.os, "replace", fail)
+        monkeypatch.setattr(fsutil.os, "replace", fail)
     elif fault == "open":
-        monkeypatch.setattr(sketch_io, "open", fail, raising=False)
+        monkeypatch.setattr(fsutil, "open", fail, raising=False)
     else:   # the disk fills up halfway through the document
         from sketchstudio.sketch.formats import native
 
@@ -76,8 +79,8 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch, fault, rea
 def test_save_is_fsynced_and_renamed(tmp_path, monkeypatch):
     calls = []
     real_fsync, real_replace = os.fsync, os.replace
-    monkeypatch.setattr(sketch_io.os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd)))
-    monkeypatch.setattr(sketch_io.os, "replace",
+    monkeypatch.setattr(fsutil.os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd)))
+    monkeypatch.setattr(fsutil.os, "replace",
                         lambda a, b: (calls.append("replace"), real_replace(a, b)))
     path = tmp_path / "d.json"
     save_document(path, Document(house()))
@@ -93,15 +96,17 @@ def test_studio_says_when_a_save_fails_and_keeps_the_file(make_window, tmp_path,
     window.document.apply(house(), "draw")
     errors = []
     window.errorShown.connect(errors.append)
-    monkeypatch.setattr(sketch_io.os, "fsync",
-                        lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fsutil.os, "fsync", disk_full)
     assert window._save_to(path) is False
     assert errors and "No space left on device" in errors[-1] and str(path) in errors[-1]
     assert window.document.modified            # still unsaved: nothing pretends it was written
     assert path.read_bytes() == before
 
 
-# --- the journal, in process -----------------------------------------------------------------------
+# --- the journal, in process ----------------------------------------------------------------------
 def _journals(data: Path) -> list[Path]:
     folder = data / "autosave"
     return sorted(p for p in folder.glob("*.json") if not p.name.endswith(".meta.json")) \
@@ -119,7 +124,7 @@ def test_every_edit_is_journaled_within_a_second(make_window, isolated_studio, q
         started = time.monotonic()
         want = len(window.document.sketch)
 
-        def written():
+        def written(want: int = want) -> None:
             assert journal.exists() and len(load_document(journal).sketch) == want
 
         qtbot.waitUntil(written, timeout=1000)
@@ -238,7 +243,7 @@ def test_journals_of_running_sessions_are_not_offered(make_window, isolated_stud
     orphans[0].release()
 
 
-# --- the real thing: SIGKILL a running studio, relaunch, compare -----------------------------------
+# --- the real thing: SIGKILL a running studio, relaunch, compare ----------------------------------
 DRIVER = textwrap.dedent('''
     import json, os, sys, time
     from PySide6.QtCore import QPointF, Qt, QTimer
@@ -257,7 +262,8 @@ DRIVER = textwrap.dedent('''
         QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at[0])
         for p in at[1:]:
             QTest.mouseMove(viewport, p)
-        QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at[-1])
+        QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                           at[-1])
 
     def draw(window, i):
         if i == N:
@@ -331,7 +337,8 @@ def _relaunch_and_dump(studio_env, tmp_path, flag: str | None) -> dict:
 
 def _same(restored: list, drawn: list) -> bool:
     return len(restored) == len(drawn) and all(
-        np.allclose(np.asarray(a), np.asarray(b), atol=1e-9) for a, b in zip(restored, drawn))
+        np.allclose(np.asarray(a), np.asarray(b), atol=1e-9)
+        for a, b in zip(restored, drawn, strict=True))
 
 
 def test_sigkill_then_relaunch_restores_every_completed_stroke(studio_env, tmp_path, tiny_card):

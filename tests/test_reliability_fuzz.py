@@ -30,12 +30,20 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+# Issue 19's metadata class: the raw-file builders and the round-trip check live with its tests.
+from test_safety_formats_roundtrip import (
+    _build,
+    check_round_trip,
+    drawings,
+    raw_attribution,
+    raw_metadata,
+)
+
 from sketchstudio.errors import UserError
 from sketchstudio.models import load_card
 from sketchstudio.sketch.io import SketchFileError, count_sketches, iter_sketches, load_document
-# Issue 19's metadata class: the raw-file builders and the round-trip check live with its tests.
-from test_safety_formats_roundtrip import (_build, check_round_trip, drawings, raw_attribution,
-                                           raw_metadata)
+
+pytestmark = pytest.mark.slow  # thousands of generated files
 
 EXAMPLES = int(os.environ.get("SKETCHSTUDIO_FUZZ_EXAMPLES", "40"))
 # Under the fuzz run a slow input is a failure (a hang); in the suite the shared CPU decides.
@@ -123,7 +131,7 @@ def test_fuzz_ndjson(data):
     _read_all(_file(".ndjson", data), "ndjson")
 
 
-# --- npz (sketch-rnn stroke-3) ---------------------------------------------------------------------
+# --- npz (sketch-rnn stroke-3) --------------------------------------------------------------------
 array_dtypes = st.sampled_from(["int16", "int64", "float32", "float64", "uint8", "bool", "U4",
                                 "complex64"])
 
@@ -240,7 +248,7 @@ def test_fuzz_native_json(data):
     _read_all(_file(".json", data), "json")
 
 
-# --- issue 19: <use> amplification, long attributes, npz headers, metadata no writer can write -------
+# --- issue 19: <use> amplification, long attributes, npz headers, metadata no writer can write ----
 @st.composite
 def svg_use_graphs(draw) -> bytes:
     """Elements with ids that <use> each other: fan-outs, chains, cycles, missing targets, and the
@@ -252,7 +260,8 @@ def svg_use_graphs(draw) -> bytes:
     parts = []
     for ident in ids:
         uses = "".join(
-            f'<use {draw(st.sampled_from(["href", "xlink:href"]))}="#{draw(st.sampled_from(ids + ["nothing"]))}"'
+            f'<use {draw(st.sampled_from(["href", "xlink:href"]))}='
+            f'"#{draw(st.sampled_from(ids + ["nothing"]))}"'
             + (f' x="{draw(st.integers(-5, 5))}"' if draw(st.booleans()) else "") + "/>"
             for _ in range(draw(st.integers(0, 12))))
         attribute = draw(st.sampled_from(["fill", "stroke", "transform", "x", "style",
@@ -279,7 +288,7 @@ def test_fuzz_svg_use_amplification_and_long_attributes(data):
 
 
 def _npy_header(shape, descr: str) -> bytes:
-    header = ("{'descr': %r, 'fortran_order': False, 'shape': %r, }" % (descr, shape)).encode()
+    header = f"{{'descr': {descr!r}, 'fortran_order': False, 'shape': {shape!r}, }}".encode()
     header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
     return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
 
@@ -332,7 +341,7 @@ def test_fuzz_metadata_no_writer_can_write(suffix, data):
     check_round_trip(path, _FOLDER)
 
 
-# --- model cards (TOML) ----------------------------------------------------------------------------
+# --- model cards (TOML) ---------------------------------------------------------------------------
 toml_scalars = (st.booleans() | st.integers(-10**9, 10**9) | st.floats(allow_nan=True)
                 | st.text(max_size=10))
 toml_values = st.recursive(toml_scalars, lambda inner: st.lists(inner, max_size=4)

@@ -12,13 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+import model_zoo
 import numpy as np
 import pytest
 from PySide6.QtCore import QElapsedTimer, QTimer
+from qt_helpers import EXPLAIN_WAIT_MS, house
 
-import model_zoo
-from qt_helpers import (EXPLAIN_WAIT_MS, house, isolated_studio, make_window,  # noqa: F401
-                        tiny_card)
 from sketchstudio.cli import main as cli_main
 from sketchstudio.explain import explain
 from sketchstudio.models import load_model
@@ -26,6 +25,8 @@ from sketchstudio.progress import Cancelled
 from sketchstudio.sketch import Sketch, Stroke
 from sketchstudio.sketch.formats import Document
 from sketchstudio.sketch.io import save_document
+
+pytestmark = pytest.mark.slow  # windows with models, subprocesses
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -190,7 +191,7 @@ def test_studio_explains_a_constant_model_and_says_why_everything_is_grey(make_w
     assert not result.strokes.any() and "does not depend on the strokes" in result.notes[0]
 
 
-# --- slow: cancellable, never freezes the window ---------------------------------------------------
+# --- slow: cancellable, never freezes the window --------------------------------------------------
 @pytest.fixture(scope="module")
 def slow_card(tmp_path_factory) -> Path:
     return model_zoo.make_model(tmp_path_factory.mktemp("slow"), behaviour="slow")
@@ -277,8 +278,9 @@ def test_cli_explain_of_a_slow_model_is_interrupted_cleanly(tmp_path, drawing):
     assert time.monotonic() - started < 60   # the forward pass under way finishes first
 
 
-# --- untrusted model files: asked once in the studio, never on the command line ---------------------
-def test_importing_a_model_from_outside_the_store_asks_once(qtbot, tiny_card, tmp_path, monkeypatch):
+# --- untrusted model files: asked once in the studio, never on the command line -------------------
+def test_importing_a_model_from_outside_the_store_asks_once(qtbot, tiny_card, tmp_path,
+                                                            monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
     from sketchstudio.models import ModelStore
@@ -309,7 +311,8 @@ def test_importing_a_model_from_outside_the_store_asks_once(qtbot, tiny_card, tm
     dialog.reject()
 
 
-def test_a_model_named_on_the_command_line_is_never_asked_about(make_window, tiny_card, monkeypatch):
+def test_a_model_named_on_the_command_line_is_never_asked_about(make_window, tiny_card,
+                                                                monkeypatch):
     from sketchstudio.studio import model_manager
 
     monkeypatch.setattr(model_manager, "ask_trust", lambda *a: pytest.fail("asked"))

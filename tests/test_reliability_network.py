@@ -13,12 +13,14 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 import model_zoo
+import pytest
 from qt_helpers import house
+
 from sketchstudio.sketch.formats import Document
 from sketchstudio.sketch.io import save_document, save_sketches
+
+pytestmark = pytest.mark.slow  # subprocesses
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -98,7 +100,8 @@ def _offline(setup, *argv: str, timeout: int = 240, probe: bool = False) -> str:
     root, _card, _drawing = setup
     log = root / f"net-{abs(hash(argv))}.log"
     log.unlink(missing_ok=True)
-    env = dict(os.environ, NET_LOG=str(log), NET_PROBE="1" if probe else "", QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(PROJECT),
+    env = dict(os.environ, NET_LOG=str(log), NET_PROBE="1" if probe else "",
+               QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(PROJECT),
                SKETCHSTUDIO_DATA_DIR=str(root / "data"), XDG_CONFIG_HOME=str(root / "config"),
                SKETCHSTUDIO_BUILTIN_MODELS=str(root / "no-builtins"))
     result = subprocess.run([sys.executable, str(root / "guard.py"), *argv], env=env, cwd=root,

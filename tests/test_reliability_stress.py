@@ -12,9 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from qt_helpers import EXPLAIN_WAIT_MS
 
-from qt_helpers import EXPLAIN_WAIT_MS, isolated_studio, make_window, tiny_card  # noqa: F401
 from sketchstudio.explain import explain
 from sketchstudio.explain.colormap import heat_rgb
 from sketchstudio.models import load_model
@@ -23,6 +22,8 @@ from sketchstudio.sketch.io import load_document
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from bench_stress import Editor  # noqa: E402
+
+pytestmark = pytest.mark.slow  # 1,000-stroke drawings
 
 N = 1000
 

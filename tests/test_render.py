@@ -8,8 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sketchstudio.errors import UserError
-from sketchstudio.render import (RenderSpec, dense_ink_image, place, rasterise, render, render_ink,
-                                 stroke_ink, to_model_input)
+from sketchstudio.render import (
+    RenderSpec,
+    dense_ink_image,
+    place,
+    rasterise,
+    render,
+    render_ink,
+    stroke_ink,
+    to_model_input,
+)
 from sketchstudio.render.raster import Layout
 from sketchstudio.sketch import Sketch
 
@@ -36,7 +44,8 @@ def test_local_matches_dense(sketch, pen, tile):
     seg_alpha = torch.rand(2, pl.layout.num_segments, dtype=torch.float64)
     dense = dense_ink_image(pl.points, pl.layout, size, sigma, alpha=alpha, width=width)
     assert (ink.composite(alpha) - dense).abs().max() <= 1e-5
-    dense_seg = dense_ink_image(pl.points, pl.layout, size, sigma, segment_alpha=seg_alpha, width=width)
+    dense_seg = dense_ink_image(pl.points, pl.layout, size, sigma, segment_alpha=seg_alpha,
+                                width=width)
     assert (ink.composite_segments(seg_alpha) - dense_seg).abs().max() <= 1e-5
 
 
@@ -87,7 +96,8 @@ def test_ink_does_not_depend_on_sampling_density():
 
 
 def test_cost_grows_with_ink_not_canvas():
-    """The same sketch on a 4x larger canvas: pixel work grows far less than the canvas area (16x)."""
+    """The same sketch on a 4x larger canvas: pixel work grows far less than the canvas area
+    (16x)."""
     sketch = Sketch.from_arrays([[[0, 0], [10, 0]], [[0, 5], [10, 5]]])
     small = RenderSpec(size=64, sigma=1.0, fit="canvas", canvas=64.0)
     large = RenderSpec(size=256, sigma=1.0, fit="canvas", canvas=256.0)

@@ -137,7 +137,7 @@ def test_model_file_names_the_system_refuses(folder, file, words):
     assert words in _one_line(info) and "file" in str(info.value)
 
 
-# --- hostile TOML values ---------------------------------------------------------------------------
+# --- hostile TOML values --------------------------------------------------------------------------
 @pytest.mark.parametrize("extra, words", [
     ("big = " + "9" * 5000, "too long"),                         # int max str digits
     ("big = " + "1" * 4301, "too long"),
@@ -155,8 +155,9 @@ def test_hostile_toml_values(folder, extra, words):
 
 
 def test_the_edges_of_the_toml_ranges_still_load(folder):
-    card = load_card(write_card(folder, text="big = 9223372036854775807\nsmall = -9223372036854775808\n"
-                                             "deep = " + "[" * 30 + "]" * 30 + "\n" + BASE))
+    text = ("big = 9223372036854775807\nsmall = -9223372036854775808\n"
+            "deep = " + "[" * 30 + "]" * 30 + "\n" + BASE)
+    card = load_card(write_card(folder, text=text))
     assert card.extra["big"] == 2**63 - 1 and card.extra["small"] == -2**63
 
 
@@ -166,7 +167,7 @@ def test_cli_show_on_an_integer_of_5000_digits(cli_env, capsys, folder):
     assert code == 2 and out == "" and err.count("\n") == 1 and "too long" in err
 
 
-# --- models show --json is strict JSON ----------------------------------------------------------------
+# --- models show --json is strict JSON ------------------------------------------------------------
 STRICT = {"parse_constant": lambda name: pytest.fail(f"{name} is not JSON")}
 
 
@@ -198,14 +199,14 @@ def test_list_json_is_strict_with_a_broken_card(cli_env, capsys, folder):
     assert rows[0]["id"] == "broken" and rows[0]["problem"]
 
 
-# --- text that could drive the terminal ---------------------------------------------------------------
+# --- text that could drive the terminal -----------------------------------------------------------
 def test_printable_escapes_controls_and_keeps_scripts():
     assert printable("plain words") == "plain words"
     assert printable("\x1b[2J\x1b]0;pwned\x07") == "\\x1b[2J\\x1b]0;pwned\\x07"
     assert printable("a\nb\rc\td") == "a\\nb\\rc\\td"
     assert printable("\x9b31m") == "\\x9b31m"                       # C1 CSI
     assert printable("abc\u202edcba") == "abc\\u202edcba"           # bidi override
-    assert printable("\ud800") == "\\ud800"                         # lone surrogate: print would raise
+    assert printable("\ud800") == "\\ud800"      # lone surrogate: print would raise
     assert printable("chat \u732b, \u00e9t\u00e9, \U0001F469\u200d\U0001F3A8") == \
         "chat \u732b, \u00e9t\u00e9, \U0001F469\u200d\U0001F3A8"
 

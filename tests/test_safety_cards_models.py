@@ -20,9 +20,9 @@ from sketchstudio import cli
 from sketchstudio.explain import explain
 from sketchstudio.models import load_card, load_card_model, probe_sketch, run_checks
 
-
-pytestmark = pytest.mark.skipif(os.name != "posix",
-                                reason="FIFOs, symlinks and descriptor 1 as POSIX has them")
+pytestmark = [pytest.mark.slow,  # hostile models loaded in subprocesses
+              pytest.mark.skipif(os.name != "posix",
+                                reason="FIFOs, symlinks and descriptor 1 as POSIX has them")]
 
 
 class ZeroDim(TinyClassifier):
@@ -91,7 +91,8 @@ def _results(card):
 
 
 @pytest.mark.parametrize("module_type, words", [
-    (ZeroDim, "shape ()"), (ZeroWidth, "zero-width"), (ShapeFollowsDrawing, "depends on the drawing")])
+    (ZeroDim, "shape ()"), (ZeroWidth, "zero-width"),
+    (ShapeFollowsDrawing, "depends on the drawing")])
 def test_outputs_without_rows_or_values_fail_one_line(tmp_path, module_type, words):
     results = run_checks(_card(tmp_path, module_type))
     failing = [r for r in results if not r.ok]

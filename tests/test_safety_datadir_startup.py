@@ -14,11 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from qt_helpers import house
 
-from qt_helpers import house, isolated_studio  # noqa: F401
 from sketchstudio.sketch.formats import Document
 from sketchstudio.sketch.io import save_document
+
+pytestmark = pytest.mark.slow  # studio starts in subprocesses
 
 PROJECT = Path(__file__).resolve().parents[1]
 DEEP = 100_000
@@ -81,7 +84,7 @@ def _starts_and_sets_aside(start_studio, folder: Path, name: str, content: bytes
     return kept[0]
 
 
-# --- settings.toml ----------------------------------------------------------------------------------
+# --- settings.toml --------------------------------------------------------------------------------
 @pytest.mark.parametrize("text", [
     "default_model = " + "[" * DEEP + "]" * DEEP + "\n",
     "x = " + "{a = " * DEEP + "1" + "}" * DEEP + "\n",
@@ -126,7 +129,7 @@ def test_a_settings_file_that_is_a_fifo_does_not_hang_the_start(tmp_path):
     assert len(_set_aside(data, "settings.toml")) == 1
 
 
-# --- the autosave folder ----------------------------------------------------------------------------
+# --- the autosave folder --------------------------------------------------------------------------
 def _journal(data: Path, name: str, meta: str | None) -> Path:
     folder = data / "autosave"
     folder.mkdir(parents=True, exist_ok=True)
@@ -138,7 +141,8 @@ def _journal(data: Path, name: str, meta: str | None) -> Path:
 
 
 def _note(saved_at: str) -> str:
-    return ('{"version": 1, "pid": 1, "saved_at": %s, "original": null, "strokes": 4}' % saved_at)
+    return ('{"version": 1, "pid": 1, "saved_at": ' + str(saved_at)
+            + ', "original": null, "strokes": 4}')
 
 
 @pytest.mark.parametrize("meta", [
@@ -210,7 +214,7 @@ def test_entries_of_the_wrong_kind_are_set_aside(start_studio, isolated_studio, 
     _starts_and_sets_aside(start_studio, folder, name, None)
 
 
-# --- anything at all: generated files ---------------------------------------------------------------
+# --- anything at all: generated files -------------------------------------------------------------
 _toml_ish = st.text(alphabet='[]{}=a1.-+e"\' \n,#x_', max_size=400)
 _times = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
                    st.integers(min_value=-10 ** 40, max_value=10 ** 40), st.text(max_size=5),
@@ -227,7 +231,8 @@ _notes = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(settings_bytes=st.one_of(st.binary(max_size=300), _toml_ish.map(str.encode)), note=_notes)
 def test_generated_settings_and_notes_never_stop_the_start(tmp_path, settings_bytes, note):
     from sketchstudio.models.settings import read_settings

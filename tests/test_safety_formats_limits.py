@@ -20,10 +20,21 @@ import svgelements
 from sketchstudio.progress import Cancelled
 from sketchstudio.sketch import Sketch, Stroke
 from sketchstudio.sketch.formats import stroke3
-from sketchstudio.sketch.io import (SketchFileError, count_sketches, iter_sketches, load_document,
-                                    load_sketch, save_sketch)
-from sketchstudio.sketch.limits import (MAX_POINTS, MAX_STROKES, MAX_SVG_ATTRIBUTE_CHARS,
-                                        MAX_SVG_DEPTH, MAX_SVG_ITEMS)
+from sketchstudio.sketch.io import (
+    SketchFileError,
+    count_sketches,
+    iter_sketches,
+    load_document,
+    load_sketch,
+    save_sketch,
+)
+from sketchstudio.sketch.limits import (
+    MAX_POINTS,
+    MAX_STROKES,
+    MAX_SVG_ATTRIBUTE_CHARS,
+    MAX_SVG_DEPTH,
+    MAX_SVG_ITEMS,
+)
 
 SVG_HEAD = '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
 
@@ -64,7 +75,7 @@ def _svg(tmp_path: Path, body: str, name: str = "in.svg") -> Path:
     return path
 
 
-# --- SVG: <use> amplification -------------------------------------------------------------------------
+# --- SVG: <use> amplification ---------------------------------------------------------------------
 def _use_bomb(levels: int, fanout: int) -> str:
     """levels x fanout bytes of <use>, expanding to fanout ** levels paths."""
     parts = ['<defs><path id="l0" d="M0 0 L1 1"/>']
@@ -97,7 +108,7 @@ def test_modest_use_is_expanded_as_svgelements_does(tmp_path):
     assert [s.points.tolist() for s in sketch] == [[[10, 0], [12, 2]], [[0, 5], [2, 7]]]
 
 
-# --- SVG: long strings and regular expressions ----------------------------------------------------------
+# --- SVG: long strings and regular expressions ----------------------------------------------------
 @pytest.mark.parametrize("attribute", [
     'transform="rotate(' + "1" * 16000 + 'x)"', 'x="1' + " " * 16000 + 'x"',
     'transform="' + "scale(1) " * 2000 + '"', 'style="x:' + "1" * 16000 + 'x"'])
@@ -190,7 +201,7 @@ def test_single_byte_and_native_encodings_still_read(tmp_path, encoding):
     assert len(load_sketch(path)) == 1
 
 
-# --- npz ------------------------------------------------------------------------------------------------
+# --- npz ------------------------------------------------------------------------------------------
 def _npz(path: Path, **arrays) -> Path:
     np.savez_compressed(path, **arrays)
     return path
@@ -227,7 +238,7 @@ def test_a_drawing_over_the_point_limit_is_refused(tmp_path, strokes_built):
 
 
 def _npy(shape, descr: str = "<i2", data: bytes = b"") -> bytes:
-    header = ("{'descr': %r, 'fortran_order': False, 'shape': %r, }" % (descr, shape)).encode()
+    header = f"{{'descr': {descr!r}, 'fortran_order': False, 'shape': {shape!r}, }}".encode()
     header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
     return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + data
 
@@ -251,8 +262,8 @@ ONE = _npy((1,), "<i8", np.array([1], "<i8").tobytes())
     ({"train.npy": _npy((1, 3), "<i2", ROW),
       "train_lengths.npy": _npy((2,), "<u8", np.array([2 ** 64 - 1, 2], "<u8").tobytes())},
      ("counts more rows",)),
-], ids=["2**62-rows", "48-GiB", "wraps-to-0", "negative", "empty-but-2**64", "short-data", "U0-petacount",
-        "lengths-wrap", "uint64-lengths"])
+], ids=["2**62-rows", "48-GiB", "wraps-to-0", "negative", "empty-but-2**64", "short-data",
+        "U0-petacount", "lengths-wrap", "uint64-lengths"])
 def test_npz_headers_that_overflow_or_wrap_are_one_line(tmp_path, members, words):
     path = tmp_path / "header.npz"
     with zipfile.ZipFile(path, "w") as archive:
@@ -273,7 +284,7 @@ def test_npz_never_unpickles(tmp_path, monkeypatch):
     assert calls and all(k.get("allow_pickle") is False for k in calls)
 
 
-# --- ndjson and json ------------------------------------------------------------------------------------
+# --- ndjson and json ------------------------------------------------------------------------------
 @pytest.mark.parametrize("strokes, points, words", [
     (MAX_STROKES + 1, 1, (f"{MAX_STROKES + 1:,} strokes",)),
     (1, MAX_POINTS + 1, (f"{MAX_POINTS + 1:,} points",))])
@@ -310,7 +321,7 @@ def test_integers_of_over_4300_digits_are_one_line(tmp_path, suffix):
     refused(path, "digits")
 
 
-# --- the limits are far above real drawings ---------------------------------------------------------------
+# --- the limits are far above real drawings -------------------------------------------------------
 @pytest.mark.parametrize("suffix", [".ndjson", ".npz", ".svg", ".json"])
 def test_a_drawing_exactly_at_the_limits_round_trips(tmp_path, suffix):
     per_stroke = MAX_POINTS // MAX_STROKES
@@ -324,7 +335,7 @@ def test_a_drawing_exactly_at_the_limits_round_trips(tmp_path, suffix):
     assert load_sketch(path) == sketch
 
 
-# --- progress and cancel, for a worker thread --------------------------------------------------------------
+# --- progress and cancel, for a worker thread -----------------------------------------------------
 def _files(tmp_path: Path) -> dict[str, Path]:
     sketch = Sketch.from_arrays([[[k, 0], [k, 1], [k + 1, 2]] for k in range(3000)], word="w")
     files = {}

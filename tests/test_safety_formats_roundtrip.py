@@ -23,8 +23,13 @@ from hypothesis import strategies as st
 
 from sketchstudio.cli import main as cli_main
 from sketchstudio.sketch import Sketch
-from sketchstudio.sketch.io import (Document, SketchFileError, load_document, save_document,
-                                    save_sketch)
+from sketchstudio.sketch.io import (
+    Document,
+    SketchFileError,
+    load_document,
+    save_document,
+    save_sketch,
+)
 from sketchstudio.sketch.limits import MAX_COORDINATE, MAX_METADATA_DEPTH
 
 FORMATS = (".ndjson", ".npz", ".svg", ".json")
@@ -34,7 +39,7 @@ PROPERTY = settings(max_examples=EXAMPLES, deadline=None, database=None,
 HUGE_INT = "1" + "0" * 4400          # more digits than Python converts (4,300)
 LONG_INT = "9" * 4000                # fewer: reads, and must write back exactly
 
-# --- raw JSON text, so that values no encoder produces can be written -------------------------------
+# --- raw JSON text, so that values no encoder produces can be written -----------------------------
 # Mostly ordinary values, so that most files are read and the round trip is exercised; hostile ones
 # often enough that most files hold one.
 hostile_strings = st.sampled_from(['"\\ud800"', '"a\\udfffb"', '"drawing"'])
@@ -103,7 +108,8 @@ def _ndjson(strokes, metadata: str) -> bytes:
         parts = [[p[0] for p in points], [p[1] for p in points]] + ([time] if with_time else [])
         lists.append("[" + ",".join("[" + ",".join(map(_num, v)) + "]" for v in parts) + "]")
     inner = metadata[1:-1]
-    return ('{"drawing":[' + ",".join(lists) + "]" + ("," + inner if inner else "") + "}\n").encode()
+    rest = "," + inner if inner else ""
+    return ('{"drawing":[' + ",".join(lists) + "]" + rest + "}\n").encode()
 
 
 def _native(strokes, metadata: str, attribution: str) -> bytes:
@@ -156,7 +162,7 @@ def _build(suffix: str, strokes, metadata: str, attribution: str) -> bytes:
 def _same_strokes(back: Sketch, sketch: Sketch, target: str) -> None:
     assert len(back) == len(sketch)
     scale = max([1.0] + [float(np.abs(s.points).max()) for s in sketch])
-    for b, a in zip(back, sketch):
+    for b, a in zip(back, sketch, strict=True):
         # stroke-3 stores offsets and sums them back: exact up to rounding
         np.testing.assert_allclose(b.points, a.points, rtol=1e-9, atol=1e-12 * scale)
         keeps_time = target in (".json", ".svg") or (
@@ -204,7 +210,7 @@ def test_what_any_reader_accepts_every_writer_writes_and_reads_back(folder, suff
     event(f"{suffix} {'read and written back' if check_round_trip(path, folder) else 'refused'}")
 
 
-# --- the red team's cases, each in every format ------------------------------------------------------
+# --- the red team's cases, each in every format ---------------------------------------------------
 STROKES = [([(0.0, 0.0), (10.0, 5.0)], [0.0, 20.0], None)]
 
 
@@ -261,7 +267,7 @@ def test_writers_refuse_the_same_with_one_line_and_keep_the_previous_file(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
 
 
-# --- coordinates: convert never writes a file its own reader refuses ---------------------------------
+# --- coordinates: convert never writes a file its own reader refuses ------------------------------
 def _cli(capsys, *args) -> tuple[int, str]:
     code = cli_main([str(a) for a in args])
     return code, capsys.readouterr().err
@@ -290,7 +296,7 @@ def test_convert_never_writes_a_file_its_reader_refuses(tmp_path, capsys, target
         assert load_document(out).sketch.bbox() == (-MAX_COORDINATE, 0.0, MAX_COORDINATE, 1.0)
 
 
-# --- saving onto a symbolic link updates its target ----------------------------------------------------
+# --- saving onto a symbolic link updates its target -----------------------------------------------
 @pytest.mark.parametrize("suffix", FORMATS)
 def test_saving_onto_a_symlink_updates_its_target(tmp_path, suffix):
     target = tmp_path / "real" / f"drawing{suffix}"
@@ -313,7 +319,7 @@ def test_saving_onto_a_symlink_loop_is_one_line(tmp_path):
     assert (tmp_path / "a.json").is_symlink() and (tmp_path / "b.json").is_symlink()
 
 
-# --- PNG writes are atomic ----------------------------------------------------------------------------
+# --- PNG writes are atomic ------------------------------------------------------------------------
 class _BrokenImage:
     """Writes half a PNG, then fails the way a full disk does."""
 

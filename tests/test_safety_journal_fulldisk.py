@@ -15,12 +15,15 @@ import time
 from pathlib import Path
 
 import pytest
+from qt_helpers import house
 
-from qt_helpers import house, isolated_studio, make_window  # noqa: F401
+from sketchstudio import fsutil  # every file SketchStudio writes goes through it
 from sketchstudio.sketch import Sketch
-from sketchstudio.sketch import io as sketch_io
 from sketchstudio.sketch.formats import Document
 from sketchstudio.sketch.io import load_document, save_document
+
+pytestmark = pytest.mark.slow  # subprocesses
+
 
 def _full(*_args, **_kwargs):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -55,9 +58,9 @@ def full_disk():
             return open(file, mode, *args, **kwargs)
 
         if fault == "fsync":        # the data never reaches the disk
-            patch.setattr(sketch_io.os, "fsync", _full)
+            patch.setattr(fsutil.os, "fsync", _full)
         elif fault == "write":      # no temporary file can even be created
-            patch.setattr(sketch_io, "open", open_for_reading_only, raising=False)
+            patch.setattr(fsutil, "open", open_for_reading_only, raising=False)
         else:                       # not even the session's (empty) lock file
             patch.setattr(journal_lock, "open", open_for_reading_only, raising=False)
         return patch

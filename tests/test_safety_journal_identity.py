@@ -16,11 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
+from qt_helpers import house
 
-from qt_helpers import house, isolated_studio, make_window  # noqa: F401
 from sketchstudio.sketch import Sketch
 from sketchstudio.sketch.formats import Document
 from sketchstudio.sketch.io import save_document
+
+pytestmark = pytest.mark.slow  # subprocesses
 
 PROJECT = Path(__file__).resolve().parents[1]
 SAME_PID = 4242     # what os.getpid() answers in every launch below, as in a container
@@ -150,7 +152,8 @@ def test_same_pid_on_relaunch_still_offers_and_keeps_the_crashed_drawing(tmp_pat
     drawing = launch("draw")
     try:
         line = drawing.stdout.readline()
-        assert line.startswith("JOURNALED"), drawing.communicate(timeout=60)[1] if not line else line
+        why = drawing.communicate(timeout=60)[1] if not line else line
+        assert line.startswith("JOURNALED"), why
         drawing.send_signal(signal.SIGKILL)
         drawing.wait(30)
     finally:
@@ -163,7 +166,8 @@ def test_same_pid_on_relaunch_still_offers_and_keeps_the_crashed_drawing(tmp_pat
     strokes, stderr = relaunch()
     assert strokes == [] and "--restore" in stderr and "3 strokes" in stderr
     assert _journals(data) == [journal] and json.loads(journal.read_text()) == crashed
-    # Same pid again, --restore: the drawing is back, and gone from the journals after a normal exit.
+    # Same pid again, --restore: the drawing is back, and gone from the journals after a normal
+    # exit.
     strokes, _stderr = relaunch("--restore")
     assert strokes == [[[0.0, 0.0], [5.0, 3.0]], [[10.0, 20.0], [15.0, 3.0]],
                        [[20.0, 40.0], [25.0, 3.0]]]

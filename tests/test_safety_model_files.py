@@ -13,11 +13,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+import hostile_models
+import model_zoo
 import pytest
 import torch
 
-import hostile_models
-import model_zoo
 from sketchstudio.cli import main as cli_main
 from sketchstudio.errors import UserError
 from sketchstudio.models import archive, builtin_models_dir, detect_format, load_model, safety
@@ -64,6 +64,8 @@ def _unguarded_env() -> dict[str, str]:
 
 _PLAIN_TORCH = """
 import sys, torch
+
+pytestmark = pytest.mark.slow  # hostile models loaded in subprocesses
 path = sys.argv[1]
 try:
     if path.endswith(".pt2"):

@@ -15,14 +15,16 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import model_zoo
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import model_zoo
 from sketchstudio.errors import UserError
 from sketchstudio.models import load_model
+
+pytestmark = pytest.mark.slow  # thousands of mutated model files
 
 EXAMPLES = int(os.environ.get("SKETCHSTUDIO_FUZZ_EXAMPLES", "15"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,

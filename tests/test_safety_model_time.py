@@ -22,6 +22,8 @@ from sketchstudio.sketch.formats import Document
 from sketchstudio.sketch.io import save_document
 from sketchstudio.stoppable import CHECK_TIME_LIMIT_S
 
+pytestmark = pytest.mark.slow  # models that run for seconds, in subprocesses
+
 PROJECT = Path(__file__).resolve().parents[1]
 READY = "endless loop model: looping now"
 

@@ -27,9 +27,9 @@ from sketchstudio.errors import UserError
 from sketchstudio.models import ModelStore, paths
 from sketchstudio.models import store as store_module
 
-
-pytestmark = pytest.mark.skipif(os.name != "posix",
-                                reason="FIFOs, symlinks and descriptor 1 as POSIX has them")
+pytestmark = [pytest.mark.slow,  # subprocesses
+              pytest.mark.skipif(os.name != "posix",
+                                reason="FIFOs, symlinks and descriptor 1 as POSIX has them")]
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +195,7 @@ def test_changes_on_a_chmod_read_only_data_folder(cli_env, capsys, card):
     assert cli_env.ids() == [model_id]
 
 
-# --- symlinked entries ------------------------------------------------------------------------------
+# --- symlinked entries ----------------------------------------------------------------------------
 def test_removing_a_symlinked_entry_removes_the_link_only(cli_env, capsys, card, tmp_path):
     outside = tmp_path / "my-model-in-development"
     shutil.copytree(card.parent, outside)
@@ -239,7 +239,7 @@ def test_a_symlinked_models_folder_and_data_folder_work(tmp_path, card):
     assert store.ids() == [] and (tmp_path / "data").is_symlink()
 
 
-# --- two processes at once ----------------------------------------------------------------------------
+# --- two processes at once ------------------------------------------------------------------------
 def test_a_change_waits_for_the_lock_then_says_so_in_one_line(cli_env, capsys, card, monkeypatch):
     model_id = cli_env.add(card, check=False)
     monkeypatch.setattr(store_module, "LOCK_TIMEOUT_S", 0.2)
@@ -293,7 +293,7 @@ def test_two_processes_adding_and_removing_at_once(tmp_path, card):
     assert not [p.name for p in store.models_dir.iterdir() if p.name.startswith(".")]
 
 
-# --- a damaged or hostile settings file -----------------------------------------------------------------
+# --- a damaged or hostile settings file -----------------------------------------------------------
 @pytest.mark.parametrize("content", [
     "default_model = " + "9" * 5000,                      # an integer of over 4,300 digits
     "x = " + "[" * 100_000 + "]" * 100_000,                # nested too deep for the parser

@@ -4,7 +4,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sketchstudio.sketch import Sketch, SketchError, Stroke, fit_square, resample, simplify, translate
+from sketchstudio.sketch import (
+    Sketch,
+    SketchError,
+    Stroke,
+    fit_square,
+    resample,
+    simplify,
+    translate,
+)
 
 
 def _sketch() -> Sketch:

@@ -6,13 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import model_zoo
+import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QMessageBox
+from qt_helpers import EXPLAIN_WAIT_MS, house
 
-import model_zoo
-from qt_helpers import (EXPLAIN_WAIT_MS, house, isolated_studio, make_window,  # noqa: F401
-                        tiny_card)
 from sketchstudio.models import builtin_models_dir
 from sketchstudio.sketch.io import save_sketches
 
@@ -20,7 +20,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 
 def run_studio(args, tmp_path, timeout=120):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SKETCHSTUDIO_DATA_DIR=str(tmp_path / "data"),
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
+               SKETCHSTUDIO_DATA_DIR=str(tmp_path / "data"),
                XDG_CONFIG_HOME=str(tmp_path / "config"), PYTHONPATH=str(PROJECT))
     env.pop("SKETCHSTUDIO_DEVICE", None)
     return subprocess.run([sys.executable, "-m", "sketchstudio.cli", *args], capture_output=True,
@@ -34,7 +35,68 @@ def drawings(tmp_path) -> Path:
     return path
 
 
+# --- pictures: compared with what they must show, not only measured ------------------------------
+REFERENCES = Path(__file__).resolve().parent / "reference"
+# Set to 1 to write the reference images anew (then look at them before committing them).
+UPDATE_ENV = "SKETCHSTUDIO_UPDATE_REFERENCES"
+
+
+def rgb_array(image: QImage) -> np.ndarray:
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    row = image.bytesPerLine()
+    data = np.frombuffer(image.constBits(), dtype=np.uint8, count=row * image.height())
+    return data.reshape(image.height(), row)[:, :image.width() * 3].reshape(
+        image.height(), image.width(), 3).astype(np.int16)
+
+
+def assert_image_approved(image: QImage, name: str, tolerance: int = 32,
+                          max_fraction: float = 0.005) -> None:
+    """pyqtgraph's way: the picture against a stored PNG, pixel by pixel, with a tolerance for
+    antialiasing (a pixel differs when a channel is off by more than `tolerance`; at most
+    `max_fraction` of them may)."""
+    path = REFERENCES / f"{name}.png"
+    if os.environ.get(UPDATE_ENV) == "1":
+        image.save(str(path), "PNG")
+    assert path.is_file(), f"no reference image {path} (run with {UPDATE_ENV}=1 and look at it)"
+    got, want = rgb_array(image), rgb_array(QImage(str(path)))
+    assert got.shape == want.shape, (got.shape, want.shape)
+    differs = (np.abs(got - want).max(axis=2) > tolerance).mean()
+    assert differs <= max_fraction, f"{differs:.2%} of the pixels differ from {path.name}"
+
+
+def colour_pixels(pixels: np.ndarray, rgb, tolerance: int = 12) -> int:
+    return int((np.abs(pixels - np.asarray(rgb, dtype=np.int16)).max(axis=2) <= tolerance).sum())
+
+
+def test_the_canvas_paints_heat_colours_like_its_reference_image(qtbot):
+    from sketchstudio.explain import Attribution
+    from sketchstudio.studio.canvas import SketchCanvas
+    from sketchstudio.studio.document import StudioDocument
+    from sketchstudio.studio.heat import HeatMap
+
+    document = StudioDocument()
+    canvas = SketchCanvas(document)
+    qtbot.addWidget(canvas)
+    canvas.resize(360, 320)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    sketch = house()
+    document.apply(sketch, "Import")
+    canvas.fit()
+    # Support, opposition, a weak one and a dot: red, blue, grey-ish and plain heat colours.
+    result = Attribution(method="occlusion", strokes=np.array([1.0, -0.8, 0.3, 0.0]),
+                         score_full=1.0, score_blank=0.0)
+    canvas.set_heat(HeatMap(document.sketch, result))
+    qtbot.waitUntil(lambda: not canvas.heat_pending, timeout=5000)
+    assert_image_approved(canvas.grab().toImage(), "canvas_heat_house")
+
+
 def test_screenshot_of_the_first_explanation(tmp_path, tiny_card, drawings):
+    from sketchstudio.explain import explain
+    from sketchstudio.explain.colormap import heat_rgb
+    from sketchstudio.models import load_model
+    from sketchstudio.sketch.io import load_sketch
+
     out = tmp_path / "shot.png"
     result = run_studio(["--device", "cpu", "--open", str(drawings), "--index", "1", "--model",
                          str(tiny_card), "--screenshot", str(out)], tmp_path)
@@ -42,6 +104,17 @@ def test_screenshot_of_the_first_explanation(tmp_path, tiny_card, drawings):
     image = QImage(str(out))
     assert not image.isNull()
     assert image.width() >= 1000 and image.height() >= 650
+    # The picture shows the explanation: every clearly coloured stroke's heat colour is on screen
+    # (a blank canvas, plain ink or a wrong colour map fails), computed here by the engine alone.
+    attribution = explain(load_sketch(drawings, index=1), load_model(tiny_card, device="cpu"),
+                          method="live")
+    values = attribution.strokes
+    scale = float(np.abs(values).max())
+    strong = [v for v in values if abs(v) >= 0.5 * scale]
+    assert strong, values
+    pixels = rgb_array(image)
+    for value, colour in zip(strong, heat_rgb(np.array(strong), scale), strict=True):
+        assert colour_pixels(pixels, colour) >= 30, (value, colour.tolist())
 
 
 def test_screenshot_with_the_default_model(tmp_path, monkeypatch):
@@ -75,7 +148,8 @@ def test_a_bad_model_shows_a_message_and_the_studio_keeps_running(make_window, t
     with qtbot.waitSignal(window.modelError, timeout=EXPLAIN_WAIT_MS):
         window.load_model(str(bad))
     assert "always fails" in window.last_error
-    assert any(isinstance(w, QMessageBox) and w.isVisible() for w in window.findChildren(QMessageBox))
+    assert any(isinstance(w, QMessageBox) and w.isVisible()
+               for w in window.findChildren(QMessageBox))
     assert window.model_info.name == "Tiny test classifier"       # still the good model
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
         window.document.apply(house().remove_strokes([0]), "Erase")

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qt_helpers import (EXPLAIN_WAIT_MS, house, isolated_studio, make_window,  # noqa: F401
-                        panel_of, wide_card)
+from qt_helpers import EXPLAIN_WAIT_MS, house, panel_of
 from sketchstudio.models import load_model
 from sketchstudio.tasks.assist import assist
 
@@ -78,3 +77,47 @@ def test_accept_one_stroke_moves_only_that_stroke(make_window, wide_card, qtbot)
                if not np.array_equal(before.strokes[k].points, after.strokes[k].points)]
     assert changed == [stroke]
     assert window.document.undo_stack.undoText() == f"Accept hint for stroke {stroke}"
+
+
+def test_assist_draws_in_the_tools_palette_and_fits_1280_by_800(make_window, wide_card, qtbot):
+    from sketchstudio.studio import overlay
+
+    window = make_window(wide_card)
+    window.resize(1280, 800)
+    window.document.apply(house(), "Import")
+    panel = assist_panel(window)
+    window.panel_tabs.setCurrentIndex(window.panels.index(panel))
+    assert not panel.accept_button.isEnabled() and not panel.discard_button.isEnabled()
+    run_assist(window, qtbot, panel)
+    layer = window.canvas.overlay("assist")
+    if layer.has("ghost"):
+        assert layer.item("ghost").pen().color() == overlay.HINT_GHOST
+        assert layer.item("arrows").pen().color() == overlay.HINT
+    if layer.has("halos"):
+        assert layer.item("halos").pen().color() == overlay.RECONSIDER
+    qtbot.waitUntil(lambda: panel.isVisible() and window.height() <= 800, timeout=EXPLAIN_WAIT_MS)
+    viewport = panel.parentWidget()
+    for button in (panel.accept_button, panel.accept_one, panel.discard_button):
+        bottom = button.mapTo(viewport, button.rect().bottomLeft()).y()
+        assert bottom <= viewport.height(), (button.text(), bottom, viewport.height())
+    window.new_document()
+    assert panel.result is None and layer.empty and panel.hint_list.count() == 0
+
+
+def test_the_tools_palette_is_not_the_heat_scale():
+    """No tool colour is near the heat scale's red ("helps") or blue ("hurts") hues."""
+    from sketchstudio.explain.colormap import heat_rgb
+    from sketchstudio.studio import overlay
+
+    def hue(rgb):
+        from PySide6.QtGui import QColor
+
+        return QColor(*[int(v) for v in rgb]).hsvHue()
+
+    heat = heat_rgb(np.array([-1.0, -0.6, 0.6, 1.0]), 1.0)
+    heat_hues = [hue(c) for c in heat]
+    for colour in (overlay.ATTACK, overlay.ATTACK_ARROWS, overlay.HINT, overlay.HINT_GHOST,
+                   overlay.RECONSIDER):
+        h = colour.hsvHue()
+        assert all(min(abs(h - k), 360 - abs(h - k)) >= 30 for k in heat_hues), (colour.name(), h)
+    assert overlay.SELECTION.hsvSaturation() < 40    # the selection halo is a neutral grey

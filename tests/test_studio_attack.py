@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qt_helpers import (EXPLAIN_WAIT_MS, house, isolated_studio, make_window,  # noqa: F401
-                        panel_of, tiny_card, wide_card)
+from qt_helpers import EXPLAIN_WAIT_MS, house, panel_of
 from sketchstudio.models import load_model
 from sketchstudio.tasks.attack import attack
 
@@ -16,8 +15,11 @@ def attack_panel(window):
     return panel_of(window, AttackPanel)
 
 
-def run_attack(window, qtbot, panel, budget_percent=30.0):
+def run_attack(window, qtbot, panel, budget_percent=30.0, steps=12):
+    # The five-class test model's logits are nearly flat: a robust flip is rare, so the search
+    # runs all its steps; few steps keep every run short.
     panel.budget_spin.setValue(budget_percent)
+    panel.steps_spin.setValue(steps)
     with qtbot.waitSignal(window.worker.taskDone, timeout=EXPLAIN_WAIT_MS):
         panel.run_button.click()
     qtbot.waitUntil(lambda: panel.result is not None or "changed" in panel.status.text(),
@@ -56,7 +58,8 @@ def test_the_panel_shows_what_the_engine_finds(make_window, wide_card, qtbot):
     window.document.apply(house(), "Import")
     panel = attack_panel(window)
     run_attack(window, qtbot, panel, budget_percent=10.0)
-    reference = attack(house(), load_model(str(wide_card), device="cpu"), budget=0.10)
+    reference = attack(house(), load_model(str(wide_card), device="cpu"), budget=0.10,
+                       steps=panel.steps_spin.value())
     assert panel.result.success == reference.success
     np.testing.assert_allclose(panel.result.displacement, reference.displacement, atol=1e-9)
 
@@ -92,3 +95,78 @@ def test_an_empty_drawing_or_no_classifier_says_so(make_window, wide_card, qtbot
     panel = attack_panel(window)
     panel.run_button.click()
     assert "Draw something" in panel.status.text() and not window.task_running
+
+
+def test_the_plot_has_axis_labels_whole_iterations_and_a_legend_beside_the_lines(make_window,
+                                                                                wide_card, qtbot):
+    window = make_window(wide_card)
+    window.document.apply(house(), "Import")
+    panel = attack_panel(window)
+    run_attack(window, qtbot, panel)
+    item = panel.plot.getPlotItem()
+    assert item.getAxis("left").labelText == "probability"
+    assert item.getAxis("bottom").labelText == "iteration"
+    major, minor = item.getAxis("bottom")._tickSpacing[0], item.getAxis("bottom")._tickSpacing[1]
+    assert major[0] == int(major[0]) >= 1 and minor[0] == int(minor[0]) >= 1
+    # The legend is a label under the plot, not an item drawn over the lines.
+    assert item.legend is None
+    shown = panel.plot.legend_entries()
+    assert shown and all(name in panel.plot.legend_label.text() for name, _ in shown)
+
+
+def test_whole_step_gives_integer_ticks():
+    from sketchstudio.studio.attack_panel import whole_step
+
+    assert [whole_step(n) for n in (1, 2, 7, 13, 61, 122, 1001)] == [1, 1, 1, 2, 10, 50, 200]
+
+
+def test_the_plot_is_cleared_on_discard_and_on_new(make_window, wide_card, qtbot):
+    window = make_window(wide_card)
+    window.document.apply(house(), "Import")
+    panel = attack_panel(window)
+    run_attack(window, qtbot, panel)
+    assert panel.plot.rows
+    panel.discard_button.click()
+    assert not panel.plot.rows and panel.plot.legend_label.text() == ""
+    assert not panel.accept_button.isEnabled() and not panel.discard_button.isEnabled()
+    run_attack(window, qtbot, panel)
+    assert panel.plot.rows
+    window.new_document()
+    assert not panel.plot.rows and panel.result is None
+    assert window.canvas.overlay("attack").empty
+
+
+def test_nothing_to_accept_means_accept_is_disabled(make_window, wide_card, qtbot):
+    window = make_window(wide_card)
+    panel = attack_panel(window)
+    assert not panel.accept_button.isEnabled() and not panel.discard_button.isEnabled()
+    window.document.apply(house(), "Import")
+    run_attack(window, qtbot, panel, budget_percent=0.1, steps=2)   # far too small to flip
+    assert panel.result is not None and not panel.result.success
+    assert not panel.accept_button.isEnabled() and panel.discard_button.isEnabled()
+    assert "Not flipped" in panel.verdict.text()
+
+
+def test_the_attack_draws_in_the_tools_palette_not_the_heat_scale(make_window, wide_card, qtbot):
+    from sketchstudio.studio import overlay
+
+    window = make_window(wide_card)
+    window.document.apply(house(), "Import")
+    panel = attack_panel(window)
+    run_attack(window, qtbot, panel)
+    layer = window.canvas.overlay("attack")
+    assert layer.has("ghost") and layer.item("ghost").pen().color() == overlay.ATTACK
+    assert layer.item("arrows").pen().color() == overlay.ATTACK_ARROWS
+
+
+def test_the_panel_fits_a_1280_by_800_window(make_window, wide_card, qtbot):
+    """Accept and Discard are on screen without scrolling (the plot may scroll below them)."""
+    window = make_window(wide_card)
+    window.resize(1280, 800)
+    panel = attack_panel(window)
+    window.panel_tabs.setCurrentIndex(window.panels.index(panel))
+    qtbot.waitUntil(lambda: panel.isVisible() and window.height() <= 800, timeout=EXPLAIN_WAIT_MS)
+    viewport = panel.parentWidget()
+    for button in (panel.accept_button, panel.discard_button, panel.run_button):
+        bottom = button.mapTo(viewport, button.rect().bottomLeft()).y()
+        assert bottom <= viewport.height(), (button.text(), bottom, viewport.height())

@@ -1,4 +1,5 @@
-"""The canvas and the document: drawing with the mouse and a tablet, undo/redo, erase, move, zoom."""
+"""The canvas and the document: drawing with the mouse and a tablet, undo/redo, erase, move,
+zoom."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,8 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QPointingDevice, QTabletEvent
 from PySide6.QtWidgets import QApplication
+from qt_helpers import drag, draw_line, house, scene_to_viewport
 
-from qt_helpers import drag, draw_line, house, isolated_studio, scene_to_viewport  # noqa: F401
 from sketchstudio.sketch import Sketch
 from sketchstudio.studio.canvas import SketchCanvas
 from sketchstudio.studio.document import StudioDocument
@@ -164,8 +165,8 @@ def test_wheel_zooms_around_the_pointer(canvas):
     zoom = canvas.zoom
     pos = QPointF(canvas.viewport().rect().center())
     event = QWheelEvent(pos, QPointF(canvas.viewport().mapToGlobal(pos.toPoint())), QPoint(0, 0),
-                        QPoint(0, 240), Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier,
-                        Qt.ScrollPhase.NoScrollPhase, False)
+                        QPoint(0, 240), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase, False)
     QApplication.sendEvent(canvas.viewport(), event)
     assert canvas.zoom == pytest.approx(zoom * 1.15 ** 2)
 

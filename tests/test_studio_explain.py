@@ -8,9 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from qt_helpers import EXPLAIN_WAIT_MS, draw_line, house, rgb
 
-from qt_helpers import (EXPLAIN_WAIT_MS, draw_line, house, isolated_studio, make_window,  # noqa: F401
-                        rgb, tiny_card, wide_card)
 from sketchstudio.explain import explain
 from sketchstudio.explain.colormap import heat_rgb, symmetric_scale
 from sketchstudio.models import load_model
@@ -64,7 +63,8 @@ def test_psla_on_demand_colours_along_the_stroke(make_window, tiny_card, qtbot):
     assert result.method == "psla" and result.segments is not None
     scale = symmetric_scale(np.concatenate(result.segments))
     item = window.canvas.items_[0]
-    assert [rgb(c) for c in item.heat.segment_colours] == expected_colours(result.segments[0], scale)
+    expected = expected_colours(result.segments[0], scale)
+    assert [rgb(c) for c in item.heat.segment_colours] == expected
     assert window.panels[0].method() == "psla"
 
 
@@ -229,7 +229,8 @@ def test_undo_redo_shortcuts(make_window, qtbot):
     window = make_window()
     actions = window.actions_
     assert QKeySequence("Ctrl+Z") in actions["undo"].shortcuts()
-    assert {QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")} <= set(actions["redo"].shortcuts())
+    redo_keys = set(actions["redo"].shortcuts())
+    assert {QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")} <= redo_keys
     assert window.tool_actions["eraser"].shortcut() == QKeySequence("E")
     draw_line(window.canvas, (40, 40), (200, 60))
     draw_line(window.canvas, (40, 100), (200, 120))

@@ -9,9 +9,8 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QDialog
+from qt_helpers import EXPLAIN_WAIT_MS, draw_line, house
 
-from qt_helpers import (EXPLAIN_WAIT_MS, draw_line, house, isolated_studio, make_window,  # noqa: F401
-                        tiny_card)
 from sketchstudio.sketch.io import load_sketch, save_sketches
 from sketchstudio.studio.browser import DrawingBrowser
 from sketchstudio.studio.reading import read_drawings
@@ -116,7 +115,7 @@ def test_exports(make_window, tiny_card, tmp_path, qtbot):
     png = QImage(str(tmp_path / "h.png"))
     assert png.width() > png.height() >= 512               # drawing plus the legend beside it
     assert not window.export(tmp_path / "h.gif")
-    assert ".svg, .png or .ndjson" in window.last_error
+    assert "export as one of .ndjson, .npz, .svg, .png" in window.last_error
 
 
 def test_dropping_a_file_imports_it(make_window, drawings, monkeypatch, qtbot):

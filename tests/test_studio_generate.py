@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 import model_zoo
-from qt_helpers import (EXPLAIN_WAIT_MS, house, isolated_studio, make_window,  # noqa: F401
-                        open_with_model)
+from qt_helpers import EXPLAIN_WAIT_MS, house, open_with_model
 from sketchstudio.models import load_model
 from sketchstudio.tasks.generate import Region, explain_region, generate
 
@@ -75,3 +74,50 @@ def test_the_ghost_lies_over_the_input_square(make_window, generator_card, qtbot
                                                                                    rel=1e-6)
     panel.ghost_check.setChecked(False)
     assert layer.empty
+
+
+@pytest.fixture(scope="module")
+def fill_card():
+    from sketchstudio.models import builtin_models_dir
+
+    card = builtin_models_dir() / "default-generate" / "card.toml"
+    if not card.is_file():
+        pytest.skip("the built-in default-generate model is not in resources/models")
+    return card
+
+
+def closed_square():
+    from sketchstudio.sketch import Sketch
+
+    return Sketch.from_arrays([[[0, 0], [100, 0]], [[100, 0], [100, 100]],
+                               [[100, 100], [0, 100]], [[0, 100], [0, 0]],
+                               [[150, 40], [170, 60]]])
+
+
+def test_clicking_a_filled_area_explains_that_area(make_window, fill_card, qtbot):
+    from sketchstudio.studio.generate_panel import display_image
+
+    window, panel = open_generator(make_window, fill_card, qtbot)
+    window.document.apply(closed_square(), "Import")
+    qtbot.waitUntil(lambda: panel.output_sketch is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
+    # The picture: the input's ink dark, what the generator added (the square's inside) green.
+    picture = display_image(panel.output)
+    r, g, b, _ = picture[32, 24].astype(int)
+    assert g > r + 40 and g > b + 40
+    assert "encloses" in panel.stats.text()
+    # A click outside anything the generator made says so and explains nothing.
+    panel._clicked(1.0, 1.0)
+    assert "Nothing the generator made" in panel.region_label.text() and panel.mask is None
+    with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
+        panel._clicked(24.5, 32.5)
+    assert panel.mask is not None and panel.mask[32, 24] and not panel.mask[1, 1]
+    sketch, shown = window.last_result
+    assert shown.objective == "region-mean" and window.objective.pixels == int(panel.mask.sum())
+    reference = explain_region(closed_square(), load_model(str(fill_card), device="cpu"),
+                               mask=panel.mask, method="live")
+    np.testing.assert_allclose(shown.strokes, reference.strokes, rtol=1e-5, atol=1e-7)
+    assert int(np.argmax(shown.strokes)) in (0, 1, 2, 3)      # a side of the square, not the tick
+    assert "Clicked area" in panel.region_label.text()
+    # The ghost is what the generator added, laid over the input square.
+    panel.ghost_check.setChecked(True)
+    assert window.canvas.overlay("generate").has("image")

@@ -16,12 +16,10 @@ import svgelements
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog, QMessageBox
+from qt_helpers import EXPLAIN_WAIT_MS, MODEL_WAIT_MS, draw_line, house
 
-from qt_helpers import (EXPLAIN_WAIT_MS, MODEL_WAIT_MS, draw_line, house,  # noqa: F401
-                        isolated_studio, make_window, tiny_card)
-from sketchstudio.sketch.formats import svgbounds
+from sketchstudio.sketch.formats import Document, svgbounds
 from sketchstudio.sketch.io import load_sketch, save_document, save_sketch, save_sketches
-from sketchstudio.sketch.formats import Document
 from sketchstudio.sketch.limits import MAX_SVG_ITEMS
 from sketchstudio.studio.browser import DrawingBrowser
 
@@ -179,7 +177,7 @@ def test_a_malformed_or_refused_file_gives_one_error_line(make_window, tmp_path,
     broken.write_text(HEAD + '<path d="M0 0 L1 1"')
     over = use_bomb(tmp_path, 8, vertices=110, name="over.svg")   # just past the limit
     for path, reason in ((broken, "broken.svg"), (over, "elements and path vertices")):
-        assert not loaded(qtbot, window, lambda: window.import_file(path))
+        assert not loaded(qtbot, window, lambda path=path: window.import_file(path))
         message = window.last_error
         assert str(path) in message and reason in message
         assert "\n" not in message and "Traceback" not in message

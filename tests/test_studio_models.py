@@ -2,12 +2,11 @@
 the default model; and switching the window's model and device."""
 from __future__ import annotations
 
+import model_zoo
 import pytest
 from PySide6.QtWidgets import QDialog
+from qt_helpers import EXPLAIN_WAIT_MS, house
 
-import model_zoo
-from qt_helpers import (EXPLAIN_WAIT_MS, house, isolated_studio, make_window,  # noqa: F401
-                        tiny_card, wide_card)
 from sketchstudio.models import ModelStore
 from sketchstudio.studio.model_manager import AddModelDialog, ModelManagerDialog
 
@@ -60,7 +59,7 @@ def test_add_model_form_validates_and_previews(qtbot, tiny_card, tmp_path):
     dialog.validate()
     assert "appears twice" in dialog.problem.text() and not dialog.add_button.isEnabled()
     dialog.form.labels.setPlainText("apple, book")
-    dialog.form.size.setValue(32)
+    dialog.form.size_box.setValue(32)
     dialog.validate()
     assert dialog.problem.text() == "" and dialog.add_button.isEnabled()
     assert dialog.preview.pixmap().width() == 168
@@ -68,7 +67,7 @@ def test_add_model_form_validates_and_previews(qtbot, tiny_card, tmp_path):
     dialog.validate()
     assert "std" in dialog.problem.text() and not dialog.add_button.isEnabled()
     dialog.form.std.setText("1")
-    dialog.form.size.setValue(28)
+    dialog.form.size_box.setValue(28)
     assert dialog.validate()
     dialog.run_checks()
     qtbot.waitUntil(lambda: "depends on input" in dialog.check_output.toPlainText(),

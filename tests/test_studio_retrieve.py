@@ -1,17 +1,25 @@
-"""The Retrieve panel: gallery opened in the worker, results follow the drawing, picking explains the
-match, Refine is one undoable edit."""
+"""The Retrieve panel: gallery opened in the worker, results follow the drawing, picking explains
+the match, Refine is one undoable edit."""
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import os
+from pathlib import Path
 
 import model_zoo
-from qt_helpers import (EXPLAIN_WAIT_MS, house, isolated_studio, make_window,  # noqa: F401
-                        open_with_model)
+import numpy as np
+import pytest
+from qt_helpers import EXPLAIN_WAIT_MS, house, open_with_model
+
 from sketchstudio.models import load_model
 from sketchstudio.sketch import Sketch
-from sketchstudio.sketch.io import save_sketches
-from sketchstudio.tasks.retrieve import explain_match, open_gallery, retrieve
+from sketchstudio.sketch.io import load_sketch, save_sketches
+from sketchstudio.tasks.retrieve import (
+    add_stray_strokes,
+    explain_match,
+    open_gallery,
+    refine_query,
+    retrieve,
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +52,8 @@ def open_and_search(window, panel, path, qtbot):
     qtbot.waitUntil(lambda: panel.found_sketch is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
 
 
-def test_results_match_the_engine_and_carry_thumbnails(make_window, embed_card, gallery_file, qtbot):
+def test_results_match_the_engine_and_carry_thumbnails(make_window, embed_card, gallery_file,
+                                                       qtbot):
     window, panel = open_embedder(make_window, embed_card, qtbot)
     open_and_search(window, panel, gallery_file, qtbot)
     assert len(panel.gallery) == 30 and "30 drawings" in panel.gallery_label.text()
@@ -63,7 +72,8 @@ def test_results_match_the_engine_and_carry_thumbnails(make_window, embed_card, 
     assert all(not panel.results.item(i).icon().isNull() for i in range(panel.results.count()))
 
 
-def test_picking_a_result_explains_the_similarity_to_it(make_window, embed_card, gallery_file, qtbot):
+def test_picking_a_result_explains_the_similarity_to_it(make_window, embed_card, gallery_file,
+                                                        qtbot):
     window, panel = open_embedder(make_window, embed_card, qtbot)
     open_and_search(window, panel, gallery_file, qtbot)
     row = panel.found.matches[2].row
@@ -78,22 +88,78 @@ def test_picking_a_result_explains_the_similarity_to_it(make_window, embed_card,
     assert "Similarity to" in panel.match_label.text()
 
 
-def test_refine_is_one_undoable_edit(make_window, embed_card, gallery_file, qtbot):
-    window, panel = open_embedder(make_window, embed_card, qtbot)
-    open_and_search(window, panel, gallery_file, qtbot)
+# The shipped embedding model, by its card (the studio tests run with an isolated, empty store).
+DEFAULT_EMBED = Path(__file__).resolve().parents[1] / "resources" / "models" / "default-embed"
+CATEGORIES = ("apple", "bicycle", "house", "star", "fish", "cat", "tree", "car")
+
+
+@pytest.fixture
+def real_gallery(shared_data, tmp_path):
+    """Eight categories of real Quick, Draw! drawings (200), linked into a folder."""
+    folder = shared_data("quickdraw", "simplified")
+    gallery = tmp_path / "real"
+    gallery.mkdir()
+    for name in CATEGORIES:
+        os.symlink(folder / f"{name}.ndjson", gallery / f"{name}.ndjson")
+    return gallery
+
+
+def apple_with_a_star_stroke(gallery: Path) -> Sketch:
+    """Apple #6 of the gallery with one stroke of star #0 across it: found by searching
+    for a stray stroke that pushes the apple out of the top results."""
+    apple = load_sketch(gallery / "apple.ndjson", 6)
+    star = load_sketch(gallery / "star.ndjson", 0)
+    return add_stray_strokes(apple, [star], 1, np.random.default_rng(0))[0]
+
+
+def test_refine_is_one_undoable_edit(make_window, real_gallery, qtbot):
+    # The shipped embedding model. The engine's refinement drops exactly the stray stroke here
+    # (asserted first, so the edit and undo below always run); the panel must apply that, as one
+    # edit, say how the ranks moved, and undo in one step.
+    model = load_model(str(DEFAULT_EMBED), device="cpu")
+    query = apple_with_a_star_stroke(real_gallery)
+    expected = refine_query(query, model, open_gallery(real_gallery, model), top=12)
+    stray = len(query) - 1
+    assert expected.refined.dropped == (stray,)
+    assert expected.top_before[0].word != "apple" and expected.top_after[0].word == "apple"
+    window, panel = open_embedder(make_window, DEFAULT_EMBED, qtbot)
+    window.document.apply(query, "Import")
+    panel.open(real_gallery)
+    qtbot.waitUntil(lambda: panel.found_sketch is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
     before = window.document.sketch
-    panel.results.item(0).setSelected(True)
-    with qtbot.waitSignal(window.worker.taskDone, timeout=EXPLAIN_WAIT_MS):
-        panel.refine()
-    qtbot.wait(20)
+    depth = window.document.undo_stack.count()
+    panel.results.item(1).setSelected(True)
+    picked = panel.picked_row
+    assert panel.refine_button.isEnabled()
+    qtbot.waitUntil(lambda: not window.task_running, timeout=EXPLAIN_WAIT_MS)
+    panel.refine()
+    qtbot.waitUntil(lambda: window.document.sketch is not before, timeout=EXPLAIN_WAIT_MS)
+    assert window.document.sketch.strokes == expected.refined.sketch.strokes
+    assert window.document.undo_stack.count() == depth + 1          # one edit
     text = panel.refine_label.text()
-    if window.document.sketch is before:
-        assert "nothing to remove" in text
-    else:
-        assert "Removed" in text and "rank" in text
-        assert len(window.document.sketch) < len(before)
-        window.document.undo_stack.undo()
-        assert window.document.sketch is before
+    assert text.startswith(f"Removed 1 stroke(s) ({stray + 1})") and "Ctrl+Z" in text
+    assert "the picked result went from rank 2 to" in text
+    assert "the top result is now apple" in text
+    assert panel.picked_row == picked
+    window.document.undo_stack.undo()
+    assert window.document.sketch is before
+
+
+def test_refine_with_nothing_stray_changes_nothing(make_window, real_gallery, qtbot):
+    model = load_model(str(DEFAULT_EMBED), device="cpu")
+    apple = load_sketch(real_gallery / "apple.ndjson", 6)
+    assert refine_query(apple, model, open_gallery(real_gallery, model)).refined.dropped == ()
+    window, panel = open_embedder(make_window, DEFAULT_EMBED, qtbot)
+    window.document.apply(apple, "Import")
+    panel.open(real_gallery)
+    qtbot.waitUntil(lambda: panel.found_sketch is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
+    before = window.document.sketch
+    depth = window.document.undo_stack.count()
+    qtbot.waitUntil(lambda: not window.task_running, timeout=EXPLAIN_WAIT_MS)
+    panel.refine()
+    qtbot.waitUntil(lambda: panel.refine_label.text().startswith("Nothing to remove"),
+                    timeout=EXPLAIN_WAIT_MS)
+    assert window.document.sketch is before and window.document.undo_stack.count() == depth
 
 
 def test_a_gallery_that_fails_says_why(make_window, embed_card, tmp_path, qtbot):

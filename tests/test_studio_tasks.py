@@ -5,11 +5,10 @@ import threading
 
 import numpy as np
 import pytest
+from qt_helpers import EXPLAIN_WAIT_MS, house
 
-from qt_helpers import (EXPLAIN_WAIT_MS, house, isolated_studio, make_window,  # noqa: F401
-                        tiny_card)
 from sketchstudio.errors import UserError
-from sketchstudio.progress import Cancelled, check
+from sketchstudio.progress import check
 from sketchstudio.studio.overlay import arrow_path, significant_arrows
 
 
@@ -112,7 +111,8 @@ def test_overlay_layers_replace_and_clear(make_window, tiny_card):
     layer.set_image(np.zeros((8, 8, 4), np.uint8), (0, 0, 80, 40))
     assert layer.has("ghost") and layer.has("arrows") and layer.has("image")
     image = layer.item("image").sceneBoundingRect()
-    assert (image.left(), image.top(), image.width(), image.height()) == pytest.approx((0, 0, 80, 40))
+    box = (image.left(), image.top(), image.width(), image.height())
+    assert box == pytest.approx((0, 0, 80, 40))
     layer.set_ghost([])
     assert not layer.has("ghost")
     layer.clear()

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from qt_helpers import EXPLAIN_WAIT_MS, MODEL_WAIT_MS, draw_line, house, rgb
 
-from qt_helpers import (EXPLAIN_WAIT_MS, MODEL_WAIT_MS, draw_line, house,  # noqa: F401
-                        isolated_studio, make_window, rgb, tiny_card, wide_card)
 from sketchstudio.explain import explain
 from sketchstudio.explain.colormap import heat_rgb
 from sketchstudio.explain.methods import method_label

@@ -15,12 +15,13 @@ import stand_ins
 from sketchstudio.benchmarking import StandInModel
 from sketchstudio.cli import main
 from sketchstudio.errors import UserError
-from sketchstudio.progress import Cancelled
+from sketchstudio.progress import Cancelled, TaskState
 from sketchstudio.render import RenderSpec, render
 from sketchstudio.sketch import Sketch, Stroke
 from sketchstudio.sketch.io import load_sketch, save_sketch
 from sketchstudio.tasks import attack as attack_module
 from sketchstudio.tasks import displacement as disp
+from sketchstudio.tasks import jitter
 from sketchstudio.tasks.assist import assist
 from sketchstudio.tasks.attack import AlreadyTarget, attack
 from sketchstudio.tasks.scoring import PointScorer, probabilities
@@ -140,6 +141,38 @@ def test_scorer_sees_what_a_rerender_sees(spec):
     assert torch.allclose(moved, rerendered, atol=1e-5)
 
 
+@pytest.mark.parametrize("spec", [CENTER, CANVAS])
+def test_varied_renderings_are_the_same_in_the_optimiser_and_the_rerender(spec):
+    """The attack's varied renderings (differentiable) and the robust verdict's (from scratch)
+    are one code path: the same logits for the same edit and variations."""
+    model = model_of(smooth_cnn(), spec)
+    sketch = house() if spec is CENTER else leaning_left()
+    variations = [jitter.IDENTITY] + jitter.robust_set()[:5]
+    delta = disp.project(np.random.default_rng(2).normal(size=(sketch.num_points, 2)) * 3, 2.0)
+    scorer = jitter.JitteredScorer(sketch, model)
+    with torch.no_grad():
+        optimised = torch.softmax(scorer.logits(torch.as_tensor(delta), variations).double(), 1)
+    rerendered = jitter.probabilities(disp.apply(sketch, delta), model, variations)
+    assert np.allclose(optimised.numpy(), rerendered, atol=1e-5)
+    with torch.no_grad():
+        exact = torch.softmax(model(render(disp.apply(sketch, delta), spec)).double(), 1)
+    assert np.allclose(rerendered[0], exact[0].numpy(), atol=1e-5)     # identity = the card
+    # The variations really vary the input (else robust_success would say nothing).
+    assert not np.allclose(rerendered[1:], rerendered[0], atol=1e-4)
+
+
+def test_variations_stay_within_the_tolerance_and_the_robust_set_is_fixed():
+    tol = jitter.TOLERANCE
+    for v in jitter.robust_set():
+        assert tol.sigma[0] <= v.sigma <= tol.sigma[1] and tol.core[0] <= v.core <= tol.core[1]
+        assert abs(v.scale - 1) <= tol.scale and max(map(abs, v.shift)) <= tol.shift
+    assert jitter.robust_set() == jitter.robust_set()
+    moved = jitter.robust_set()[0].move(torch.zeros(50, 2, dtype=torch.float64) + 16.0, 32)
+    v = jitter.robust_set()[0]
+    reach = abs(16.0 * (v.scale - 1)) + max(map(abs, v.shift)) + v.noise
+    assert float((moved - 16.0).abs().max()) <= reach + 1e-9
+
+
 # -- attack ------------------------------------------------------------------------------------------
 
 def test_attack_flips_and_the_verdict_is_a_rerender():
@@ -147,7 +180,8 @@ def test_attack_flips_and_the_verdict_is_a_rerender():
     sketch = leaning_left()
     assert probabilities(sketch, model).argmax() == 0
     seen = []
-    r = attack(sketch, model, budget=0.3, steps=40, on_iteration=lambda i, p: seen.append((i, p)))
+    r = attack(sketch, model, budget=0.3, steps=40,
+               state=TaskState(partial=lambda it: seen.append((it.index, it.probs))))
     assert r.success and r.original_label == "left" and r.adversarial_label == "right"
     # Independent check: render the edited sketch from scratch and ask the model.
     with torch.no_grad():
@@ -158,9 +192,14 @@ def test_attack_flips_and_the_verdict_is_a_rerender():
     assert np.allclose(r.history.sum(1), 1.0)
     j = r.to_json()
     for key in ("success", "original", "adversarial", "max_displacement", "mean_displacement",
-                "strokes_changed", "iterations", "elapsed_ms"):
+                "strokes_changed", "iterations", "elapsed_ms", "robust_success", "margin"):
         assert key in j
     assert j["original"]["label"] == "left" and j["adversarial"]["label"] == "right"
+    # robust_success: the fraction of the fixed varied re-renders whose decision is flipped too,
+    # recomputed here from the edited sketch.
+    varied = jitter.probabilities(r.edited, model, jitter.robust_set())
+    assert j["robust_success"] == pytest.approx(float(np.mean(varied.argmax(1) == 1)))
+    assert j["robust_renders"] == jitter.ROBUST_COUNT
     assert sketch == leaning_left()   # the input is untouched
 
 
@@ -168,11 +207,11 @@ def test_a_lying_differentiable_path_cannot_claim_success(monkeypatch):
     """If the optimiser's own forward says "flipped" but the re-render does not, no success."""
     model = model_of(LeftRight(), CANVAS, labels=("left", "right"))
 
-    def lying_logits(self, delta):
-        real = self.model(render(self.sketch, self.spec)) * 0 + delta.sum() * 0
-        return real + torch.tensor([[0.0, 100.0]])       # "right" by a mile
+    def lying_logits(self, delta, variations):
+        real = self.model(render(self.points.sketch, self.spec)) * 0 + delta.sum() * 0
+        return (real + torch.tensor([[0.0, 100.0]])).expand(len(variations), 2)  # "right"
 
-    monkeypatch.setattr(PointScorer, "logits", lying_logits)
+    monkeypatch.setattr(jitter.JitteredScorer, "logits", lying_logits)
     calls = []
     real_probs = attack_module.probabilities
     monkeypatch.setattr(attack_module, "probabilities",
@@ -230,6 +269,20 @@ def test_sketches_without_extent_are_refused(sketch):
         assist(sketch, model)
 
 
+@pytest.mark.parametrize("margin", [-1, float("nan"), 1e9, "x"])
+def test_bad_margins_are_refused(margin):
+    with pytest.raises(UserError, match="margin"):
+        attack(house(), model_of(smooth_cnn(), CENTER), margin=margin)
+
+
+def test_a_larger_margin_pushes_further_past_the_boundary():
+    model = model_of(LeftRight(), CANVAS, labels=("left", "right"))
+    r0 = attack(leaning_left(), model, budget=0.3, steps=40, margin=0.0, samples=0)
+    r4 = attack(leaning_left(), model, budget=0.3, steps=40, margin=4.0, samples=0)
+    assert r0.success and r4.success
+    assert r4.adversarial_prob > r0.adversarial_prob
+
+
 @pytest.mark.parametrize("budget", [0, -0.1, 1.01, float("nan"), float("inf")])
 def test_bad_budgets_are_refused(budget):
     model = model_of(smooth_cnn(), CENTER)
@@ -259,12 +312,12 @@ def test_cancellation_mid_run_leaves_the_input_untouched(tool):
         return calls["n"] > 4
 
     progress = []
+    state = TaskState(progress=progress.append, cancelled=cancelled)
     with pytest.raises(Cancelled):
         if tool == "attack":
-            attack(sketch, model, budget=0.01, steps=50, cancelled=cancelled, progress=progress.append)
+            attack(sketch, model, budget=0.01, steps=50, state=state)
         else:
-            assist(sketch, model, budget=0.001, steps=50, cancelled=cancelled,
-                   progress=progress.append)
+            assist(sketch, model, budget=0.001, steps=50, state=state)
     assert sketch == before and calls["n"] == 5
     assert all(0 <= p < 1 for p in progress)
 
@@ -383,8 +436,9 @@ def test_cli_attack_writes_a_valid_edit(tiny, capsys, tmp_path):
     assert code == 0, err
     j = json.loads(stdout)
     for key in ("success", "original", "adversarial", "max_displacement", "mean_displacement",
-                "strokes_changed", "iterations", "elapsed_ms"):
+                "strokes_changed", "iterations", "elapsed_ms", "robust_success", "margin"):
         assert key in j
+    assert 0.0 <= j["robust_success"] <= 1.0 and j["margin"] == 2.0
     edited = load_sketch(out)
     original = load_sketch(sketch_file)
     assert same_structure(original, edited)
@@ -422,6 +476,7 @@ def _bad_calls(card, sketch_file, one_point, predicted):
         ("assist", one_point, "--model", card, "--target", "apple"),
         ("attack", sketch_file, "--model", card, "--strokes", 0),
         ("attack", sketch_file, "--model", card, "--steps", 0),
+        ("attack", sketch_file, "--model", card, "--margin", -1),
         ("attack", sketch_file, "--model", card, "--index", 5),
     ]
 

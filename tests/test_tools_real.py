@@ -81,3 +81,9 @@ def test_eval_tools_command_reports_the_figures(shared_data, capsys):
     assert {"success", "random", "median_ms"} <= set(a) and a["max_displacement"] <= 0.05
     assert {"sla_stroke", "random_stroke"} <= set(out["stroke_budget"])
     assert "raised" in out["assist"] and "targets" in out
+    ext = out["external"]
+    assert ext["pipeline"].startswith("PIL lines") and ext["drawings"] == 3
+    assert {"success", "card_success", "robust_success_mean", "median_ms", "median_cpu_ms"} <= \
+        set(ext["attack"])
+    assert {"confident", "confident_n", "unsure", "unsure_n"} <= set(ext["random"])
+    assert "raised" in ext["assist"] and "external_attack_success_>=_0.90" in out["targets"]

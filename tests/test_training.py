@@ -1,4 +1,5 @@
-"""Training the default classifier: the held-out split, and a tiny end-to-end run on real drawings."""
+"""Training the default classifier: the held-out split, and a tiny end-to-end run on real
+drawings."""
 from __future__ import annotations
 
 import json
@@ -12,6 +13,8 @@ import torch
 from sketchstudio.sketch import Sketch
 from sketchstudio.training import data as tdata
 from sketchstudio.training import train as ttrain
+
+pytestmark = pytest.mark.slow  # trains networks
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +77,8 @@ def test_tiny_training_run_writes_a_loadable_model_and_never_sees_heldout(quickd
     monkeypatch.setattr(ttrain.AugmentedSketches, "__init__", spy)
     cats = ("apple", "banana")
     config = ttrain.TrainConfig(data=data, out=tmp_path / "m", categories=cats, epochs=1,
-                                pretrain_epochs=1, size=32, channels=(8,) * 7, batch_size=32, workers=0)
+                                pretrain_epochs=1, size=32, channels=(8,) * 7, batch_size=32,
+                                workers=0)
     threads = torch.get_num_threads()
     result = ttrain.train_classifier(config)
     assert torch.get_num_threads() == threads

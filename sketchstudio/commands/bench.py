@@ -1,8 +1,8 @@
 """`sketchstudio bench`: every attribution method side by side, on the same sketches, in one run.
 
 `floor` is one plain forward+backward of the model on the rendered image: what any gradient method
-must pay at least. `captum-feature-ablation` is Captum's FeatureAblation on the rendered image with a
-per-stroke feature mask (Captum's defaults: one perturbation per forward pass).
+must pay at least. `captum-feature-ablation` is Captum's FeatureAblation on the rendered image with
+a per-stroke feature mask (Captum's defaults: one perturbation per forward pass).
 """
 from __future__ import annotations
 
@@ -14,7 +14,17 @@ import torch
 from ..errors import UserError
 
 STROKE_COUNTS = (5, 30, 100, 300)
-METHOD_NAMES = ("floor", "live", "sla-grad", "sla", "psla", "occlusion", "captum-feature-ablation")
+# Reference costs timed beside the registered attribution methods (explain/registry.py).
+FLOOR, CAPTUM = "floor", "captum-feature-ablation"
+
+
+def method_choices() -> tuple[str, ...]:
+    """What `--methods` takes: the floor, every registered method, and Captum's ablation."""
+    from ..explain.registry import method_names
+
+    return (FLOOR, *method_names(), CAPTUM)
+
+
 # The ratios the project's targets are stated in (numerator, denominator), each the median of the
 # per-round ratios of one interleaved run.
 RATIOS = (("sla-grad", "floor"), ("live", "floor"), ("occlusion", "live"),
@@ -27,7 +37,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--models", nargs="+", default=["default", "resnet18-224"])
     p.add_argument("--strokes", nargs="+", type=int, default=list(STROKE_COUNTS))
-    p.add_argument("--methods", nargs="+", default=list(METHOD_NAMES), choices=METHOD_NAMES)
+    p.add_argument("--methods", nargs="+", default=list(method_choices()),
+                   choices=method_choices())
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--no-memory", action="store_true", help="skip the (slower) peak-memory pass")
     p.set_defaults(run=run)
@@ -36,10 +47,10 @@ def add_parser(subparsers) -> None:
 def real_drawings(limit: int = 400, kind: str = "simplified"):
     """Real Quick, Draw! drawings, two from each category. "simplified" (Google's own RDP, about 7
     points per stroke) keeps 300 strokes under 5,000 points; "raw" has about 40 per stroke."""
-    from ..shared_data import shared_data_dir
+    from ..shared_data import quickdraw_dir
     from ..sketch.io import iter_sketches
 
-    folder = shared_data_dir() / "quickdraw" / kind
+    folder = quickdraw_dir(kind)
     drawings = []
     for path in sorted(folder.glob("*.ndjson")):
         for i, sketch in enumerate(iter_sketches(path)):
@@ -73,8 +84,9 @@ def _captum(model, sketch):
         image = ink.composite()
         x = to_model_input(image, model.spec)
         # Each pixel belongs to the stroke with the most ink there; blank pixels to no stroke.
-        per_stroke = torch.stack([ink.composite(torch.eye(len(sketch))[k:k + 1])[0]
-                                  for k in range(len(sketch))]) if len(sketch) else torch.zeros(1, 1, 1)
+        per_stroke = (torch.stack([ink.composite(torch.eye(len(sketch))[k:k + 1])[0]
+                                   for k in range(len(sketch))])
+                      if len(sketch) else torch.zeros(1, 1, 1))
         owner = per_stroke.argmax(0)
         mask = torch.where(per_stroke.max(0).values > 1e-3, owner + 1, torch.zeros_like(owner))
         mask = mask.expand(1, model.spec.channels, -1, -1)
@@ -94,8 +106,7 @@ def _method(model, sketch, method):
 
 
 def run(args) -> int:
-    from ..benchmarking import (compose_sketch, interleaved_ms, median_ratio, peak_mb,
-                                resnet18_224)
+    from ..benchmarking import compose_sketch, interleaved_ms, median_ratio, peak_mb, resnet18_224
     from ..explain import explain
     from ..models import choose_device, load_model
 
@@ -106,14 +117,15 @@ def run(args) -> int:
     drawings = real_drawings()
     rows, ratios = [], []
     for model_name in args.models:
-        model = resnet18_224(device) if model_name == "resnet18-224" else load_model(model_name, device)
+        model = (resnet18_224(device) if model_name == "resnet18-224"
+                 else load_model(model_name, device))
         for n in args.strokes:
             sketch = compose_sketch(drawings, n)
             fns = {}
             for method in args.methods:
-                if method == "floor":
+                if method == FLOOR:
                     fns[method] = _floor(model, sketch)
-                elif method == "captum-feature-ablation":
+                elif method == CAPTUM:
                     fns[method] = _captum(model, sketch)
                 else:
                     fns[method] = _method(model, sketch, method)

@@ -9,8 +9,15 @@ from typing import Any
 from ..errors import UserError
 from ..sketch import Sketch
 from ..sketch.formats import FORMATS, format_for
-from ..sketch.io import (file_format, iter_sketches, load_document, load_sketch, save_document,
-                         save_sketch, save_sketches)
+from ..sketch.io import (
+    file_format,
+    iter_sketches,
+    load_document,
+    load_sketch,
+    save_document,
+    save_sketch,
+    save_sketches,
+)
 
 PNG_SIZE = 256
 

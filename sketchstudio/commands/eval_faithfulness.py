@@ -1,22 +1,26 @@
-"""`sketchstudio eval faithfulness DATA`: deletion / insertion AUC of every method on real drawings."""
+"""`sketchstudio eval faithfulness DATA`: deletion / insertion AUC of every method on real
+drawings."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import UserError
-from ..explain import METHODS
-from ..explain.methods import DEFAULT_QUADRATURE
-from ..explain.quadrature import RULES
+from ..explain.quadrature import DEFAULT_QUADRATURE, RULES
+from ..explain.registry import method_names
+from ..sketch import Sketch
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("faithfulness", help="deletion/insertion AUC per attribution method")
-    p.add_argument("data", help="an .ndjson file or a folder of them (e.g. ../shared/data/quickdraw/simplified)")
+    p.add_argument("data", help="an .ndjson file or a folder of them "
+                                "(e.g. ../shared/data/quickdraw/simplified)")
     p.add_argument("--model", default="default")
-    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--methods", nargs="+", default=list(method_names()),
+                   choices=method_names())
     p.add_argument("--limit", type=int, default=200, help="number of drawings (default 200)")
     p.add_argument("--steps", type=int, help="integration steps for sla / psla")
     p.add_argument("--quadrature", default=DEFAULT_QUADRATURE, choices=RULES)
@@ -42,7 +46,7 @@ def pick_drawings(data: str | Path, labels, limit: int):
     if not files:
         raise UserError(f"{data}: no .ndjson files")
     iterators = [iter(iter_sketches(f)) for f in files]
-    picked = []
+    picked: list[Sketch] = []
     while iterators and len(picked) < limit:
         for it in list(iterators):
             sketch = next(it, None)
@@ -61,17 +65,26 @@ def evaluate(model, sketches, methods, steps=None, quadrature=DEFAULT_QUADRATURE
     (drawings of 3+ strokes) and by the real model's deletion AUC in the copy's stroke order.
     Every method explains the same class."""
     from ..explain import explain
-    from ..explain.faithfulness import (curves, order_by, random_curves, randomised_copy,
-                                        rank_correlation, sign_agreement)
+    from ..explain.faithfulness import (
+        curves,
+        order_by,
+        random_curves,
+        randomised_copy,
+        rank_correlation,
+        sign_agreement,
+    )
 
     randomised = randomised_copy(model) if randomisation else None
-    rows = {m: {"deletion": [], "insertion": [], "completeness": [], "ms": [], "agree": 0,
-                "strong": 0, "rank_corr": [], "random_deletion": [], "ran": set()}
-            for m in methods}
+    rows: dict[str, dict[str, Any]] = {
+        m: {"deletion": [], "insertion": [], "completeness": [], "ms": [], "agree": 0,
+            "strong": 0, "rank_corr": [], "random_deletion": [], "ran": set()}
+        for m in methods}
     rows["random"] = {"deletion": [], "insertion": []}
     for i, sketch in enumerate(sketches):
         reference = explain(sketch, model, method="occlusion")
         target = reference.target_index
+        if target is None:   # occlusion names its class for every classifier
+            raise UserError("eval faithfulness needs a classifier")
         for method in methods:
             r = (reference if method == "occlusion"
                  else explain(sketch, model, method=method, target=target, steps=steps,
@@ -101,9 +114,9 @@ def evaluate(model, sketches, methods, steps=None, quadrature=DEFAULT_QUADRATURE
         rows["random"]["insertion"].append(rc.insertion_auc)
         if progress:
             progress(i + 1, len(sketches))
-    summary = {}
+    summary: dict[str, dict[str, Any]] = {}
     for name, row in rows.items():
-        entry = {"deletion_auc": float(np.mean(row["deletion"])),
+        entry: dict[str, Any] = {"deletion_auc": float(np.mean(row["deletion"])),
                  "insertion_auc": float(np.mean(row["insertion"]))}
         if name != "random":
             completeness = float(np.median(row["completeness"]))
@@ -132,7 +145,10 @@ def run(args) -> int:
         raise UserError(f"--limit must be at least 1, got {args.limit}")
     model = load_model(args.model, device=args.device)
     sketches = pick_drawings(args.data, model.labels, args.limit)
-    show = (lambda i, n: print(f"\r{i}/{n} drawings", end="", file=sys.stderr, flush=True))
+
+    def show(i: int, n: int) -> None:
+        print(f"\r{i}/{n} drawings", end="", file=sys.stderr, flush=True)
+
     summary = evaluate(model, sketches, args.methods, args.steps, args.quadrature,
                        progress=None if args.json else show,
                        randomisation=not args.no_randomisation)

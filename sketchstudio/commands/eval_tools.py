@@ -5,7 +5,13 @@
   direction), median time per sketch;
 - attack with a stroke budget of one stroke: the stroke with the largest |SLA| against a randomly
   chosen stroke (sketches with one stroke are left out: there is no choice to make);
-- assist toward the true class on drawings whose true-class probability is below 0.6.
+- assist toward the true class on drawings whose true-class probability is below 0.6;
+- external: the same edits judged in a pipeline that is not ours (`tasks.external`: PIL lines and
+  Lanczos down-sampling, what the model's own training pipeline may well have been): attack success
+  at one budget on drawings the model classifies correctly in both pipelines, random moves of that
+  budget on drawings it is sure of (p >= 0.6) and, apart, on those it is unsure of, assist on the
+  drawings whose true class it gives p < 0.6. `external_eval` takes any judge (sketches -> class
+  probabilities), so handtex's own rasteriser can judge handtex (benchmarks/tools_handtex.py).
 """
 from __future__ import annotations
 
@@ -18,7 +24,7 @@ import numpy as np
 from ..errors import UserError
 
 BUDGETS = (0.01, 0.02, 0.03, 0.05)
-SECTIONS = ("attack", "strokes", "assist")
+SECTIONS = ("attack", "strokes", "assist", "external")
 UNSURE = 0.6
 
 
@@ -35,6 +41,8 @@ def add_parser(sub) -> None:
     p.add_argument("--stroke-budget-at", type=float, default=0.05,
                    help="the displacement budget of the one-stroke attack (default 0.05)")
     p.add_argument("--assist-budget", type=float, default=0.05)
+    p.add_argument("--external-budget", type=float, default=0.03,
+                   help="the attack budget of the external-pipeline section (default 0.03)")
     p.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
@@ -94,7 +102,8 @@ def attack_curve(model, sketches, budgets, steps, draws, rng, progress=None) -> 
             "confident_n": int(confident.sum()),
             "confident_success": _rate(np.array(rows["success"])[confident]),
             "confident_random": _rate(np.ravel(np.array(flips)[confident])),
-            "median_ms": float(np.median(rows["ms"])), "p90_ms": float(np.percentile(rows["ms"], 90)),
+            "median_ms": float(np.median(rows["ms"])),
+            "p90_ms": float(np.percentile(rows["ms"], 90)),
             "median_iterations": float(np.median(rows["iterations"])),
             "max_displacement": float(np.max(rows["max_disp"])),
             "mean_displacement": float(np.mean(rows["mean_disp"]))}
@@ -115,7 +124,8 @@ def stroke_budget(model, sketches, budget, steps, rng, progress=None) -> dict:
         rand.append(attack(sketch, model, budget=budget, allowed=[k], steps=steps).success)
         if progress:
             progress("one-stroke attack", i + 1, len(many))
-    return {"budget": budget, "k": 1, "n": len(many), "left_out_one_stroke": len(sketches) - len(many),
+    return {"budget": budget, "k": 1, "n": len(many),
+            "left_out_one_stroke": len(sketches) - len(many),
             "sla_stroke": _rate(sla), "random_stroke": _rate(rand),
             "median_ms": float(np.median(ms)) if ms else float("nan")}
 
@@ -125,7 +135,7 @@ def assist_eval(model, items, budget, progress=None) -> dict:
     from ..tasks.scoring import probabilities_many
 
     probs = probabilities_many([s for s, _ in items], model)
-    unsure = [(s, y) for (s, y), p in zip(items, probs) if p[y] < UNSURE]
+    unsure = [(s, y) for (s, y), p in zip(items, probs, strict=True) if p[y] < UNSURE]
     gains, ms, disp = [], [], []
     for i, (sketch, y) in enumerate(unsure):
         r = assist(sketch, model, target=y, budget=budget)
@@ -135,7 +145,8 @@ def assist_eval(model, items, budget, progress=None) -> dict:
         if progress:
             progress("assist", i + 1, len(unsure))
     g = np.array(gains)
-    wrong = int(sum(p.argmax() != y for (s, y), p in zip(items, probs) if p[y] < UNSURE))
+    wrong = int(sum(p.argmax() != y for (_, y), p in zip(items, probs, strict=True)
+                    if p[y] < UNSURE))
     return {"budget": budget, "n": len(unsure), "wrong": wrong, "unsure_below": UNSURE,
             "raised": _rate(g > 0), "median_gain": float(np.median(g)) if len(g) else float("nan"),
             "mean_gain": float(g.mean()) if len(g) else float("nan"),
@@ -143,8 +154,102 @@ def assist_eval(model, items, budget, progress=None) -> dict:
             "median_ms": float(np.median(ms)) if ms else float("nan")}
 
 
+def external_eval(model, items, judge, budget=0.03, draws=4, assist_budget=0.05, steps=None,
+                  seed=0, progress=None, pipeline: str = "") -> dict:
+    """The tools' edits judged by `judge(sketches) -> (B, C) probabilities`, a pipeline not ours.
+
+    Attack: untargeted, all strokes, on the drawings both pipelines classify correctly; success
+    when the judge's decision leaves the true class. Random: `draws` random moves of the same budget
+    per drawing, a flip when the judge's decision changes; drawings the judge gives p >= 0.6 and
+    the rest reported apart. Assist: toward the true class on the drawings the judge gives
+    p(true) < 0.6; raised when the judge's p(true) goes up.
+    """
+    from ..tasks.assist import assist
+    from ..tasks.attack import DEFAULT_STEPS, attack, random_edit
+    from ..tasks.scoring import probabilities_many
+
+    rng = np.random.default_rng(seed)
+    steps = steps or DEFAULT_STEPS
+    sketches = [s for s, _ in items]
+    truth = np.array([y for _, y in items])
+    ours = probabilities_many(sketches, model)
+    theirs = judge(sketches)
+    correct = [i for i in range(len(items))
+               if ours[i].argmax() == truth[i] and theirs[i].argmax() == truth[i]]
+    card_wins, their_wins, robust, ms, cpu_ms = [], [], [], [], []
+    for n, i in enumerate(correct):
+        cpu = time.thread_time()
+        r = attack(sketches[i], model, budget=budget, steps=steps)
+        cpu_ms.append((time.thread_time() - cpu) * 1000.0)
+        ms.append(r.elapsed_ms)
+        card_wins.append(r.success)
+        robust.append(r.robust_success)
+        their_wins.append(int(judge([r.edited])[0].argmax()) != truth[i])
+        if progress:
+            progress("external attack", n + 1, len(correct))
+    confident = theirs.max(1) >= UNSURE
+    flips = []
+    for i, sketch in enumerate(sketches):
+        edits = [random_edit(sketch, budget, rng) for _ in range(draws)]
+        flips.append(judge(edits).argmax(1) != theirs[i].argmax())
+    flips = np.array(flips, dtype=bool).reshape(len(sketches), draws)
+    unsure = [i for i in range(len(items)) if theirs[i][truth[i]] < UNSURE]
+    raised, card_raised, gains = [], [], []
+    for n, i in enumerate(unsure):
+        r = assist(sketches[i], model, target=int(truth[i]), budget=assist_budget)
+        p_after = judge([r.edited])[0][truth[i]]
+        raised.append(p_after > theirs[i][truth[i]])
+        card_raised.append(r.after > r.before)
+        gains.append(p_after - theirs[i][truth[i]])
+        if progress:
+            progress("external assist", n + 1, len(unsure))
+    return {
+        "pipeline": pipeline, "drawings": len(items),
+        "accuracy": {"card": float(np.mean(ours.argmax(1) == truth)),
+                     "external": float(np.mean(theirs.argmax(1) == truth))},
+        "attack": {"budget": budget, "n": len(correct), "success": _rate(their_wins),
+                   "card_success": _rate(card_wins), "robust_success_mean": _rate(robust),
+                   "median_ms": float(np.median(ms)) if ms else float("nan"),
+                   "p90_ms": float(np.percentile(ms, 90)) if ms else float("nan"),
+                   "median_cpu_ms": float(np.median(cpu_ms)) if cpu_ms else float("nan")},
+        "random": {"budget": budget, "draws": draws,
+                   "confident_n": int(confident.sum()),
+                   "confident": _rate(np.ravel(flips[confident])),
+                   "unsure_n": int((~confident).sum()),
+                   "unsure": _rate(np.ravel(flips[~confident]))},
+        "assist": {"budget": assist_budget, "n": len(unsure), "unsure_below": UNSURE,
+                   "raised": _rate(raised), "card_raised": _rate(card_raised),
+                   "median_gain": float(np.median(gains)) if gains else float("nan")},
+    }
+
+
+def external_targets(ext: dict) -> dict:
+    t = {"external_attack_success_>=_0.90": ext["attack"]["success"] >= 0.90,
+         "external_random_confident_<=_0.10": ext["random"]["confident"] <= 0.10,
+         "external_attack_median_ms_<=_1000": ext["attack"]["median_ms"] <= 1000,
+         # Wall time depends on what else the machine runs; the attack's own CPU time does not.
+         "external_attack_median_cpu_ms_<=_1000": ext["attack"]["median_cpu_ms"] <= 1000}
+    if ext["assist"]["n"]:
+        t["external_assist_raised_>=_0.90"] = ext["assist"]["raised"] >= 0.90
+    return t
+
+
+def pil_judge(model):
+    from ..tasks.external import pil_probabilities
+
+    return lambda sketches: pil_probabilities(sketches, model)
+
+
+def pil_pipeline_name(model) -> str:
+    from ..tasks.external import SUPERSAMPLE, pil_line_width
+
+    return (f"PIL lines {pil_line_width(model.spec)} px wide on a {SUPERSAMPLE}x canvas "
+            f"({model.spec.size * SUPERSAMPLE} px), Lanczos down to {model.spec.size} px")
+
+
 def evaluate(model, items, budgets=BUDGETS, steps=None, draws=4, stroke_at=0.05,
-             assist_budget=0.05, sections=SECTIONS, seed=0, progress=None) -> dict:
+             assist_budget=0.05, sections=SECTIONS, seed=0, progress=None,
+             external_budget=0.03) -> dict:
     import torch
 
     rng = np.random.default_rng(seed)
@@ -158,8 +263,14 @@ def evaluate(model, items, budgets=BUDGETS, steps=None, draws=4, stroke_at=0.05,
         out["stroke_budget"] = stroke_budget(model, sketches, stroke_at, steps, rng, progress)
     if "assist" in sections:
         out["assist"] = assist_eval(model, items, assist_budget, progress)
+    if "external" in sections:
+        out["external"] = external_eval(model, items, pil_judge(model), external_budget, draws,
+                                        assist_budget, steps, seed, progress,
+                                        pil_pipeline_name(model))
     out["elapsed_s"] = time.perf_counter() - started
     out["targets"] = _targets(out)
+    if "external" in out:
+        out["targets"].update(external_targets(out["external"]))
     return out
 
 
@@ -187,7 +298,7 @@ def run(args) -> int:
         raise UserError(f"--limit must be at least 1, got {args.limit}")
     if args.draws < 1:
         raise UserError(f"--draws must be at least 1, got {args.draws}")
-    for b in [*args.budgets, args.stroke_budget_at, args.assist_budget]:
+    for b in [*args.budgets, args.stroke_budget_at, args.assist_budget, args.external_budget]:
         if not 0 < b <= 1:
             raise UserError(f"budgets must be in (0, 1], got {b}")
     if args.steps is not None and args.steps < 1:
@@ -201,7 +312,8 @@ def run(args) -> int:
         print(f"\r{what}: {i}/{n}   ", end="", file=sys.stderr, flush=True)
 
     out = evaluate(model, items, args.budgets, args.steps, args.draws, args.stroke_budget_at,
-                   args.assist_budget, args.sections, args.seed, progress=show)
+                   args.assist_budget, args.sections, args.seed, progress=show,
+                   external_budget=args.external_budget)
     print(file=sys.stderr)
     if args.json:
         print(json.dumps(out, indent=2))
@@ -210,8 +322,8 @@ def run(args) -> int:
           f"{out['torch_threads']} torch thread(s), {out['elapsed_s']:.0f} s")
     if "attack" in out:
         print(f"\nuntargeted attack, all strokes (confident: original p >= {UNSURE})\n"
-              f"{'budget':>7} {'success':>8} {'random':>7} {'conf. success':>14} {'conf. random':>13} "
-              f"{'median ms':>10} {'p90 ms':>7} {'max disp':>9}")
+              f"{'budget':>7} {'success':>8} {'random':>7} {'conf. success':>14} "
+              f"{'conf. random':>13} {'median ms':>10} {'p90 ms':>7} {'max disp':>9}")
         for e in out["attack"].values():
             print(f"{e['budget']:>7g} {e['success']:>8.3f} {e['random']:>7.3f} "
                   f"{e['confident_success']:>14.3f} {e['confident_random']:>13.3f} "
@@ -223,7 +335,22 @@ def run(args) -> int:
     if "assist" in out:
         a = out["assist"]
         print(f"\nassist toward the true class at budget {a['budget']:g}, {a['n']} drawings with "
-              f"p(true) < {a['unsure_below']} ({a['wrong']} misclassified): raised {a['raised']:.3f}, "
-              f"median gain {a['median_gain']:+.3f}, mean gain {a['mean_gain']:+.3f}")
-    print("\ntargets: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in out["targets"].items()))
+              f"p(true) < {a['unsure_below']} ({a['wrong']} misclassified): raised "
+              f"{a['raised']:.3f}, median gain {a['median_gain']:+.3f}, "
+              f"mean gain {a['mean_gain']:+.3f}")
+    if "external" in out:
+        e = out["external"]
+        a, r, h = e["attack"], e["random"], e["assist"]
+        print(f"\nexternal pipeline: {e['pipeline']} (accuracy {e['accuracy']['external']:.3f}, "
+              f"ours {e['accuracy']['card']:.3f})\n"
+              f"  attack at {a['budget']:g} on {a['n']} drawings correct in both: success "
+              f"{a['success']:.3f} there ({a['card_success']:.3f} in ours, robust "
+              f"{a['robust_success_mean']:.3f}), median {a['median_ms']:.0f} ms "
+              f"({a['median_cpu_ms']:.0f} ms CPU)\n"
+              f"  random moves at {r['budget']:g}: {r['confident']:.3f} on {r['confident_n']} "
+              f"sure drawings, {r['unsure']:.3f} on {r['unsure_n']} unsure ones\n"
+              f"  assist at {h['budget']:g} on {h['n']} unsure drawings: raised {h['raised']:.3f} "
+              f"there ({h['card_raised']:.3f} in ours), median gain {h['median_gain']:+.3f}")
+    print("\ntargets: " + ", ".join(f"{k} {'yes' if v else 'NO'}"
+                                    for k, v in out["targets"].items()))
     return 0

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import UserError
-from ..explain import METHODS
+from ..explain.registry import all_methods, method_names
+from ..sketch import Sketch
 
 
 def add_parser(subparsers) -> None:
@@ -16,13 +18,17 @@ def add_parser(subparsers) -> None:
     which.add_argument("--index", type=int, default=0, help="drawing index in the file (default 0)")
     which.add_argument("--all", action="store_true", help="every drawing, streamed as JSON lines")
     p.add_argument("--model", default="default", help="model store id or path to a model card")
-    p.add_argument("--method", default="sla", choices=METHODS)
-    p.add_argument("--target", help="class label or index to explain (default: the predicted class)")
-    p.add_argument("--steps", type=int, help="integration steps for sla / psla")
+    p.add_argument("--method", default="sla", choices=method_names(),
+                   help="attribution method (default: sla)")
+    p.add_argument("--target",
+                   help="class label or index to explain (default: the predicted class)")
+    p.add_argument("--steps", type=int, help="integration steps for the methods that integrate "
+                   f"({', '.join(m.name for m in all_methods() if m.uses_steps)})")
     p.add_argument("--objective", choices=("logit", "probability"), default="logit",
                    help="the classifier score that is attributed (default: logit)")
     p.add_argument("--json", action="store_true", help="one JSON object per drawing")
-    p.add_argument("--out", help="write a heat-coloured PNG (with --all: OUT gets _INDEX before .png)")
+    p.add_argument("--out",
+                   help="write a heat-coloured PNG (with --all: OUT gets _INDEX before .png)")
     p.set_defaults(run=run)
 
 
@@ -42,6 +48,7 @@ def run(args) -> int:
     if args.out and Path(args.out).suffix.lower() != ".png":
         raise UserError(f"--out must end in .png, got {args.out}")
     model = load_model(args.model, device=args.device)
+    drawings: Iterable[tuple[int, Sketch]]
     if args.all:
         drawings = enumerate(iter_sketches(args.file))
     else:
@@ -60,7 +67,7 @@ def run(args) -> int:
 
 
 def _print_text(index: int, sketch, result) -> None:
-    from ..textsafe import printable   # words and labels come from files: no raw controls
+    from ..textsafe import printable  # words and labels come from files: no raw controls
 
     word = sketch.metadata.get("word")
     head = f"drawing {index}" + (f" ({printable(word)})" if word else "")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..explain import METHODS
+from ..progress import TaskState
 from ._args import add_sketch_arguments
 
 DEFAULT_MODEL = "default-generate"
@@ -21,6 +22,9 @@ def add_parser(subparsers) -> None:
     add_sketch_arguments(p, DEFAULT_MODEL)
     p.add_argument("--region", metavar="x0,y0,x1,y1",
                    help="output pixels, x right, y down, x1/y1 exclusive (default: whole image)")
+    p.add_argument("--at", metavar="x,y",
+                   help="explain the area the generator made around this output pixel (a fill "
+                        "generator's filled region) instead of a rectangle")
     p.add_argument("--method", default="sla", choices=METHODS)
     p.add_argument("--steps", type=int, help="integration steps for sla / psla")
     p.add_argument("--out", help="write the generated image as PNG (ink shown dark on white)")
@@ -41,12 +45,23 @@ def run(args) -> int:
         raise UserError(f"--scale must be in 1..64, got {args.scale}")
     if args.steps is not None and args.steps < 1:
         raise UserError(f"--steps must be at least 1, got {args.steps}")
+    if args.at and args.region:
+        raise UserError("give --region or --at, not both")
+    at = _parse_point(args.at) if args.at else None
     sketch = load_sketch(args.file, index=args.index)
     model = load_model(args.model, device=args.device)
     check_generator(model)
-    generated = generate(sketch, model)
+    state = TaskState()
+    generated = generate(sketch, model, state)
+    mask = None
+    if at is not None:
+        mask = generated.region_at(*at)
+        if mask is None:
+            raise UserError(f"output pixel {args.at} is not in an area the generator made "
+                            f"(output > 0.5 where the input has no ink; the output is "
+                            f"{generated.width}x{generated.height})")
     attribution = explain_region(sketch, model, region=args.region, method=args.method,
-                                 steps=args.steps)
+                                 steps=args.steps, mask=mask, state=state)
     if args.out:
         _save_png(generated.to_uint8(), Path(args.out), args.scale)
     region = attribution.params["region"]
@@ -55,6 +70,7 @@ def run(args) -> int:
             "file": str(args.file), "index": args.index, "model": model.id,
             "method": attribution.method, "objective": attribution.objective,
             "region": region, "region_convention": REGION_CONVENTION,
+            "mask_pixels": attribution.params.get("mask_pixels"),
             "output": generated.to_json(),
             "score_full": attribution.score_full, "score_blank": attribution.score_blank,
             "strokes": [float(v) for v in attribution.strokes],
@@ -70,14 +86,17 @@ def run(args) -> int:
         return 0
     s = generated.stats
     word = sketch.metadata.get("word")
-    from ..textsafe import printable   # the word comes from the file: no raw controls
+    from ..textsafe import printable  # the word comes from the file: no raw controls
 
     print(f"drawing {args.index}" + (f" ({printable(word)})" if word else "")
           + f": {model.id} -> image {generated.channels}x{generated.height}x{generated.width}, "
           f"min {s['min']:.3f} max {s['max']:.3f} mean {s['mean']:.3f}"
           + (f", ink {100 * s['ink_fraction']:.1f}% of pixels" if "ink_fraction" in s else ""))
-    print(f"region {','.join(map(str, region))} ({REGION_CONVENTION}): mean {attribution.score_full:.4f}"
-          f" (blank canvas {attribution.score_blank:.4f}), {attribution.method}")
+    pixels = attribution.params.get("mask_pixels")
+    where = (f"filled area of {pixels} pixels in {','.join(map(str, region))}" if pixels
+             else f"region {','.join(map(str, region))} ({REGION_CONVENTION})")
+    print(f"{where}: mean {attribution.score_full:.4f} (blank canvas "
+          f"{attribution.score_blank:.4f}), {attribution.method}")
     scale = max(abs(attribution.strokes).max(initial=0.0), 1e-12)
     for k, value in enumerate(attribution.strokes):
         bar = ("+" if value > 0 else "-") * int(round(abs(value) / scale * 20))
@@ -87,6 +106,15 @@ def run(args) -> int:
     if args.out:
         print(f"wrote {args.out}")
     return 0
+
+
+def _parse_point(text: str) -> tuple[float, float]:
+    parts = [p for p in text.replace(" ", ",").split(",") if p]
+    try:
+        x, y = (float(p) for p in parts)
+    except ValueError:
+        raise UserError(f"--at must be two numbers x,y (output pixels), got {text!r}") from None
+    return x, y
 
 
 def _save_png(pixels, path: Path, scale: int) -> None:

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from ..sketch import Sketch
-from ..textsafe import printable
 from ..sketch.io import count_sketches, file_format, iter_sketches, load_sketch
+from ..textsafe import printable
 
 
 def add_parser(subparsers: Any) -> None:
@@ -32,8 +32,8 @@ def _table(rows: list[dict[str, Any]]) -> str:
     cells = [[str(r["index"]), "" if r["word"] is None else printable(r["word"]),
               str(r["strokes"]), str(r["points"]), " ".join(f"{v:g}" for v in r["bbox"])]
              for r in rows]
-    widths = [max(len(c) for c in column) for column in zip(header, *cells)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
+    widths = [max(len(c) for c in column) for column in zip(header, *cells, strict=True)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
                      for line in [header, *cells])
 
 

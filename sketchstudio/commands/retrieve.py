@@ -1,4 +1,5 @@
-"""`sketchstudio retrieve FILE --gallery PATH`: the most similar gallery items, and why (per stroke)."""
+"""`sketchstudio retrieve FILE --gallery PATH`: the most similar gallery items, and why (per
+stroke)."""
 from __future__ import annotations
 
 import json
@@ -27,7 +28,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--method", default="sla", help="attribution method for --explain (default sla)")
     p.add_argument("--steps", type=int, help="integration steps for sla / psla")
     p.add_argument("--refine", action="store_true",
-                   help="with --explain: drop the strokes against that result and report its new rank")
+                   help="drop the strokes that argue against what the top results agree on and "
+                        "search again (with --explain: also how that result's rank moved)")
     p.add_argument("--keep-self", action="store_true",
                    help="keep the query's own drawing in the results when the gallery holds it")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -39,8 +41,14 @@ def run(args) -> int:
     from ..explain import METHODS
     from ..models import load_model
     from ..sketch.io import load_sketch
-    from ..tasks.retrieve import (embed_sketch, explain_match, item_key, open_gallery,
-                                  refine_match, search)
+    from ..tasks.retrieve import (
+        embed_sketch,
+        explain_match,
+        item_key,
+        open_gallery,
+        refine_query,
+        search,
+    )
 
     if args.top < 1:
         raise UserError(f"--top must be at least 1, got {args.top}")
@@ -49,8 +57,6 @@ def run(args) -> int:
                         f"got {args.explain}")
     if args.method not in METHODS:
         raise UserError(f"unknown method {args.method!r}; choose one of {', '.join(METHODS)}")
-    if args.refine and args.explain is None:
-        raise UserError("--refine needs --explain RANK (the result to refine towards)")
     sketch = load_sketch(args.file, index=args.index)
     if not len(sketch):
         raise UserError(f"{args.file}: drawing {args.index} has no strokes: nothing to search with")
@@ -65,19 +71,21 @@ def run(args) -> int:
               "gallery_ms": round(gallery.elapsed_ms, 3),
               "results": [m.to_json() for m in matches]}
     explained = None
+    followed = None
     if args.explain is not None:
         if args.explain > len(matches):
-            raise UserError(f"--explain {args.explain}: the gallery gave only {len(matches)} results")
+            raise UserError(f"--explain {args.explain}: the gallery gave only {len(matches)} "
+                            "results")
         match = matches[args.explain - 1]
+        followed = match.row
         explained = explain_match(sketch, model, gallery, match.row, args.method, args.steps)
         record["explain"] = {"rank": match.rank, "similarity": match.similarity,
                              **explained.to_json()}
-        if args.refine:
-            refinement = refine_match(sketch, model, gallery, match.row, args.method, args.steps,
-                                      args.top, exclude_self=not args.keep_self,
-                                      attribution=explained)
-            record["refine"] = {**refinement.to_json(),
-                                "results": [m.to_json() for m in refinement.top_after]}
+    if args.refine:
+        refinement = refine_query(sketch, model, gallery, top=args.top,
+                                  exclude_self=not args.keep_self, row=followed)
+        record["refine"] = {**refinement.to_json(), "moved": refinement.describe(),
+                            "results": [m.to_json() for m in refinement.top_after]}
     if args.json:
         print(json.dumps(record))
         return 0
@@ -100,7 +108,7 @@ def _progress_printer():
 
 
 def _print_text(record: dict, gallery) -> None:
-    from ..textsafe import printable   # words, paths and reasons come from files: no raw controls
+    from ..textsafe import printable  # words, paths and reasons come from files: no raw controls
 
     how = "cached" if record["cache_hit"] else f"embedded {record['embedded']}"
     print(f"gallery {record['gallery']}: {record['items']} {record['kind']} items "
@@ -120,10 +128,14 @@ def _print_text(record: dict, gallery) -> None:
         print(f"rank {e['rank']} ({e['method']}): similarity {e['score_full']:.4f}, "
               f"blank {e['score_blank']:.4f}")
         for k, v in enumerate(e["strokes"]):
-            print(f"  stroke {k:3d}  {v:+.5f}  {'supports' if v > 0 else 'against' if v < 0 else 'neutral'}")
+            side = "supports" if v > 0 else "against" if v < 0 else "neutral"
+            print(f"  stroke {k:3d}  {v:+.5f}  {side}")
     if "refine" in record:
         r = record["refine"]
-        print(f"refined: dropped strokes {r['dropped'] or 'none'}; rank {r['rank_before']} -> "
-              f"{r['rank_after']}, similarity {r['similarity_before']:.4f} -> "
-              f"{r['similarity_after']:.4f}" + (f" ({r['note']})" if r["note"] else ""))
+        print(f"refined: dropped strokes {r['dropped'] or 'none'}; {r['moved']}"
+              + (f" ({r['note']})" if r["note"] else ""))
+        for m in r["results"]:
+            word = f"  {printable(m['word'])}" if "word" in m else ""
+            print(f"{m['rank']:3d}  {m['similarity']:+.4f}  {printable(m['source'])}"
+                  f"[{m['index']}]{word}")
     sys.stdout.flush()

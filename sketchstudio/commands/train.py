@@ -1,8 +1,11 @@
-"""`sketchstudio train classifier|completion`: train the default models on real Quick, Draw! drawings."""
+"""`sketchstudio train classifier|embed|fill|completion`: train the default models on real Quick,
+Draw! drawings."""
 from __future__ import annotations
 
 import argparse
 import sys
+
+from ..errors import UserError
 
 
 def add_parser(subparsers) -> None:
@@ -42,6 +45,7 @@ def add_parser(subparsers) -> None:
                    help="keep the raw features (no data needed)")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(run=run_embed)
+    _add_fill(sub)
     _add_completion(sub)
 
 
@@ -68,12 +72,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _add_completion(sub) -> None:
     g = sub.add_parser(
-        "completion", help="train the default generator (sketch completion U-Net)",
+        "completion", help="train a sketch-completion U-Net (the former default generator)",
         description="Remove strokes from real drawings, learn to draw the full drawing back, then "
                     "measure pixel IoU on the held-out drawings against output = input.")
     g.add_argument("--data", help="folder of Quick, Draw! simplified .ndjson files "
                                   "(default: $SKETCHSTUDIO_DATA or ../shared/data)")
-    g.add_argument("--out", default="resources/models/default-generate", help="model folder to write")
+    # No default: the shipped default-generate is the fill model, which this must not overwrite.
+    g.add_argument("--out", required=True, help="model folder to write")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--epochs", type=int)
     g.add_argument("--limit", type=int, help="training drawings per category (smoke runs)")
@@ -94,8 +99,47 @@ def run_completion(args: argparse.Namespace) -> int:
         None if args.quiet else lambda line: print(line, file=sys.stderr, flush=True)))
     h = result.heldout
     print(f"held-out pixel IoU {h['iou_model']:.3f} vs output=input {h['iou_baseline']:.3f} "
-          f"({h['drawings']} drawings, {100 * h['fraction_strokes_removed']:.0f}% of strokes removed)"
-          f"  -> {result.card_path}")
+          f"({h['drawings']} drawings, {100 * h['fraction_strokes_removed']:.0f}% of strokes "
+          f"removed)  -> {result.card_path}")
+    return 0
+
+
+def _add_fill(sub) -> None:
+    f = sub.add_parser(
+        "fill", help="train the default generator (sketch to filled figure, U-Net)",
+        description="Learn the filled figure of real drawings (the ink plus every region it "
+                    "encloses, by flood fill from the border), then measure its IoU on the "
+                    "held-out drawings against the trivial baselines.")
+    f.add_argument("--data", help="folder of Quick, Draw! simplified .ndjson files "
+                                  "(default: $SKETCHSTUDIO_DATA or ../shared/data)")
+    f.add_argument("--out", default="resources/models/default-generate",
+                   help="model folder to write")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--epochs", type=int)
+    f.add_argument("--limit", type=int, help="training drawings per category (smoke runs)")
+    f.add_argument("--categories", nargs="+", metavar="NAME", help="default: every category")
+    f.add_argument("--threads", type=int, help="torch threads for training (default 1)")
+    f.add_argument("--quiet", action="store_true")
+    f.set_defaults(run=run_fill)
+
+
+def run_fill(args: argparse.Namespace) -> int:
+    from ..progress import TaskState
+    from ..training.fill import FillConfig, train_fill
+
+    if args.epochs is not None and args.epochs < 1:
+        raise UserError(f"--epochs must be at least 1, got {args.epochs}")
+    changes = {k: v for k, v in {
+        "data": args.data, "out": args.out, "seed": args.seed, "epochs": args.epochs,
+        "limit_per_category": args.limit, "threads": args.threads,
+        "categories": tuple(args.categories) if args.categories else None}.items() if v is not None}
+    result = train_fill(FillConfig(**changes), log=(
+        None if args.quiet else lambda line: print(line, file=sys.stderr, flush=True)),
+        state=TaskState())
+    h = result.heldout
+    print(f"held-out {h['metric']} {h['model']:.3f} (best baseline {h['best_baseline']} "
+          f"{h['baselines'][h['best_baseline']]:.3f}; {h['drawings']} drawings)  -> "
+          f"{result.card_path}")
     return 0
 
 

@@ -4,24 +4,28 @@ from __future__ import annotations
 import math
 import time
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..errors import UserError
-from ..progress import CancelledFn, ProgressFn
+from ..models.tasks import ModelTask
+from ..progress import CancelledFn, ProgressFn, TaskState
 from ..render import render_ink, to_model_input
 from ..sketch import Sketch
-from .live import choose_for as choose_live
-from .methods import DEFAULT_QUADRATURE, Problem, check_method, run_method
 from .objectives import CLASSIFY_OBJECTIVES, check_logits, resolve_target
+from .problem import Problem, check_steps
+from .quadrature import DEFAULT_QUADRATURE
+from .registry import get_method
 from .result import Attribution
 
 TOP_K = 5
 
-# The blank canvas renders to the same input for every sketch: its output is computed once per model.
-_blank_outputs: "weakref.WeakKeyDictionary[Any, torch.Tensor]" = weakref.WeakKeyDictionary()
+# The blank canvas renders to the same input for every sketch: its output is computed once per
+# model.
+_blank_outputs: weakref.WeakKeyDictionary[Any, torch.Tensor] = weakref.WeakKeyDictionary()
 
 
 def _blank_output(model: Any) -> torch.Tensor:
@@ -53,41 +57,48 @@ def _top_k(output: torch.Tensor, labels: tuple[str, ...]) -> list[tuple[str, flo
     probs = torch.softmax(output.detach().float(), dim=1)[0]
     k = min(TOP_K, probs.numel())
     values, indices = probs.topk(k)
-    return [(labels[i] if i < len(labels) else str(i), float(v)) for v, i in zip(values, indices.tolist())]
+    return [(labels[i] if i < len(labels) else str(i), float(v))
+            for v, i in zip(values, indices.tolist(), strict=True)]
 
 
 def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int | None = None,
-            steps: int | None = None, objective: str | Callable | None = None,
+            steps: int | None = None,
+            objective: str | Callable[[torch.Tensor], torch.Tensor] | None = None,
             quadrature: str = DEFAULT_QUADRATURE, progress: ProgressFn = None,
-            cancelled: CancelledFn = None, batch_size: int = 0) -> Attribution:
+            cancelled: CancelledFn = None, batch_size: int = 0,
+            state: TaskState | None = None) -> Attribution:
     """Attribute the model's score to every stroke (and, for psla, every segment and point).
 
     `model` is a loaded model (see `sketchstudio.load_model`). For a classifier the score is the
     target class's logit (default) or probability; the default target is the predicted class. Other
-    tasks pass an objective object (`sketchstudio.tasks`), which maps the model output to (B,) scores.
+    tasks pass an objective object (`sketchstudio.tasks`), which maps the model output to (B,)
+    scores.
+    `method` is any name of the method registry (`sketchstudio.explain.registry.method_names()`).
+
+    Long work takes `state` (`sketchstudio.progress.TaskState`): progress, and `Cancelled` once
+    `state.cancel()` was called. `progress`/`cancelled` are the older two-callable form of the same.
     """
-    check_method(method, steps)  # before any model work
+    attribution_method = get_method(method)   # before any model work
+    check_steps(steps)
     _check_size(sketch)
+    if state is None:
+        state = TaskState.from_callables(progress, cancelled)
+    elif progress is not None or cancelled is not None:
+        raise TypeError("pass either state or progress/cancelled, not both")
     started = time.perf_counter()
-    requested = method
-    live_choice = None
-    if method == "live":
-        # Resolved here, once, so the studio, the CLI and the API run the same method for the
-        # same model and drawing; the result names what ran ("live:occlusion").
-        live_choice = choose_live(model, len(sketch))
-        method = live_choice.method
-        steps = live_choice.steps if steps is None else steps
     device = getattr(model, "device", torch.device("cpu"))
-    task = getattr(model, "task", "classify")
+    task = getattr(model, "task", ModelTask.CLASSIFY)
     labels = tuple(getattr(model, "labels", ()))
-    problem = Problem(sketch, model.spec, model, objective=None, device=device, batch_size=batch_size,
-                      blank_output=_blank_output(model))
+    problem = Problem(sketch, model.spec, model, objective=None, device=device,
+                      batch_size=batch_size, blank_output=_blank_output(model), steps=steps,
+                      quadrature=quadrature)
     target_index = None
     prediction: list[tuple[str, float]] = []
-    if callable(objective):
+    objective_name: str
+    if objective is not None and not isinstance(objective, str):
         problem.objective = objective
         objective_name = getattr(objective, "name", type(objective).__name__)
-    elif task == "classify":
+    elif task == ModelTask.CLASSIFY:
         objective_name = objective or "logit"
         if objective_name not in CLASSIFY_OBJECTIVES:
             raise UserError(f"unknown objective {objective_name!r}; choose one of "
@@ -107,7 +118,7 @@ def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int |
         raise UserError(f"a {task!r} model needs an objective (see sketchstudio.tasks)")
 
     try:
-        raw = run_method(problem, method, steps, quadrature, progress, cancelled)
+        raw = attribution_method.attribute(problem, state)
     except RuntimeError as exc:
         if "does not require grad" not in str(exc):
             raise
@@ -116,23 +127,20 @@ def explain(sketch: Sketch, model: Any, method: str = "sla", target: str | int |
                         "rounding, detach or no_grad inside the model?), so it cannot be "
                         "attributed to strokes") from None
 
-    if task == "classify" and target_index is None and problem.full_output is not None:
+    if task == ModelTask.CLASSIFY and target_index is None and problem.full_output is not None:
         check_logits(problem.full_output, labels)
         target_index = int(problem.full_output[0].argmax())
         prediction = _top_k(problem.full_output, labels)
         # The blank canvas is scored for the sketch's class, not for the blank's own top class.
-        raw.score_blank = float(problem.blank_output[0, target_index])
+        if problem.blank_output is not None:
+            raw.score_blank = float(problem.blank_output[0, target_index])
     notes = _sanity_notes(raw.strokes, raw.score_full, raw.score_blank, sketch)
-    params = dict(raw.params)
-    if live_choice is not None:
-        params["live"] = {"method": live_choice.method, "reason": live_choice.reason,
-                          "forward_flops": live_choice.forward_flops}
     return Attribution(
-        method=live_choice.label if live_choice is not None else requested, strokes=raw.strokes,
+        method=raw.ran or method, strokes=raw.strokes,
         score_full=raw.score_full, score_blank=raw.score_blank,
         target=None if target_index is None else labels[target_index], target_index=target_index,
         objective=objective_name, prediction=prediction, segments=raw.segments,
-        point_grads=raw.point_grads, params=params,
+        point_grads=raw.point_grads, params=dict(raw.params),
         elapsed_ms=(time.perf_counter() - started) * 1000.0, notes=notes,
         model=getattr(model, "id", None), task=task)
 

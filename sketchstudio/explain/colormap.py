@@ -28,5 +28,5 @@ def heat_rgb(values: np.ndarray, scale: float | None = None) -> np.ndarray:
     t = (np.clip(values / scale, -1.0, 1.0) + 1.0) / 2.0 * (len(_ANCHORS) - 1)
     lo = np.clip(np.floor(t).astype(int), 0, len(_ANCHORS) - 2)
     frac = (t - lo)[..., None]
-    rgb = _ANCHORS[lo] * (1.0 - frac) + _ANCHORS[lo + 1] * frac
+    rgb: np.ndarray = _ANCHORS[lo] * (1.0 - frac) + _ANCHORS[lo + 1] * frac
     return np.round(rgb).astype(np.uint8)

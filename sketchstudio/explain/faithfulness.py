@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,44 +55,50 @@ def _presence_rows(order: np.ndarray, n: int, kind: str) -> np.ndarray:
     return present.astype(np.float32)
 
 
-def target_probabilities(sketch: Sketch, model, target_index: int, alphas: np.ndarray,
+def target_probabilities(sketch: Sketch, model: Any, target_index: int, alphas: np.ndarray,
                          batch_size: int = 64, cancelled: CancelledFn = None) -> np.ndarray:
     """The target probability for every row of presence weights, renders batched."""
-    alphas = torch.as_tensor(alphas, device=model.device)
+    presences = torch.as_tensor(alphas, device=model.device)
     probs = []
     with torch.no_grad():
         ink = rasterise(place(sketch, model.spec, model.device), model.spec)
-        for start in range(0, len(alphas), batch_size):
+        for start in range(0, len(presences), batch_size):
             check(cancelled)
-            logits = model(to_model_input(ink.composite(alphas[start:start + batch_size]), model.spec))
+            presence = presences[start:start + batch_size]
+            logits = model(to_model_input(ink.composite(presence), model.spec))
             probs.append(torch.softmax(logits.float(), dim=1)[:, target_index])
     return torch.cat(probs).cpu().numpy().astype(np.float64)
 
 
-def deletion_curve(sketch: Sketch, model, target_index: int, order: np.ndarray,
+def deletion_curve(sketch: Sketch, model: Any, target_index: int, order: np.ndarray,
                    cancelled: CancelledFn = None) -> np.ndarray:
-    """Deletion alone (the studio's live plot): N + 1 forward passes, cancellable between batches."""
+    """Deletion alone (the studio's live plot): N + 1 forward passes, cancellable between
+    batches."""
     alphas = _presence_rows(order, len(sketch), "deletion")
     return target_probabilities(sketch, model, target_index, alphas, cancelled=cancelled)
 
 
-def curves(sketch: Sketch, model, target_index: int, order: np.ndarray,
+def curves(sketch: Sketch, model: Any, target_index: int, order: np.ndarray,
            cancelled: CancelledFn = None) -> Curves:
     """Deletion and insertion curves for one stroke order, all renders batched together."""
     n = len(sketch)
-    alphas = np.concatenate([_presence_rows(order, n, "deletion"), _presence_rows(order, n, "insertion")])
+    alphas = np.concatenate([_presence_rows(order, n, "deletion"),
+                             _presence_rows(order, n, "insertion")])
     p = target_probabilities(sketch, model, target_index, alphas, cancelled=cancelled)
     return Curves(deletion=p[: n + 1], insertion=p[n + 1:])
 
 
-def random_curves(sketch: Sketch, model, target_index: int, repeats: int = 4, seed: int = 0) -> Curves:
+def random_curves(sketch: Sketch, model: Any, target_index: int, repeats: int = 4,
+                  seed: int = 0) -> Curves:
     """Mean curves over random stroke orders: the baseline any attribution must beat."""
     rng = np.random.default_rng(seed)
-    runs = [curves(sketch, model, target_index, rng.permutation(len(sketch))) for _ in range(repeats)]
+    runs = [curves(sketch, model, target_index, rng.permutation(len(sketch)))
+            for _ in range(repeats)]
     return Curves(np.mean([r.deletion for r in runs], 0), np.mean([r.insertion for r in runs], 0))
 
 
-def sign_agreement(values: np.ndarray, reference: np.ndarray, threshold: float = 0.5) -> tuple[int, int]:
+def sign_agreement(values: np.ndarray, reference: np.ndarray,
+                   threshold: float = 0.5) -> tuple[int, int]:
     """(agreeing, strong): of the strokes whose exact leave-one-out effect `reference` exceeds
     `threshold` in magnitude (0.5 logit: a stroke that clearly matters), how many `values` give
     the same sign. A stroke coloured "helps" when removing it would raise the score is a lie."""
@@ -109,7 +116,7 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def randomised_copy(model, seed: int = 0):
+def randomised_copy(model: Any, seed: int = 0) -> Any:
     """The model with every learned parameter re-initialised (Adebayo et al.'s model-parameter
     randomisation): zero-mean Gaussian values at each tensor's own scale, so the architecture and
     the size of the activations stay and what training learned is gone. Attributions that barely

@@ -1,20 +1,27 @@
-"""PNG of a sketch coloured by its attribution, with a legend (headless; the studio draws its own)."""
+"""PNG of a sketch coloured by its attribution, with a legend (headless; the studio draws its
+own)."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import UserError
 from ..sketch import Sketch, fit_transform
 from .colormap import heat_rgb, symmetric_scale
-from .methods import method_label
+from .registry import method_label
 from .result import Attribution
+
+if TYPE_CHECKING:   # Pillow is imported when an image is made, not with the package
+    from PIL.Image import Image as PILImage
+    from PIL.ImageDraw import ImageDraw
 
 SUPERSAMPLE = 3  # Pillow draws aliased lines: draw large, then downsample.
 
 
-def heat_image(sketch: Sketch, result: Attribution, size: int = 512):
+def heat_image(sketch: Sketch, result: Attribution, size: int = 512) -> PILImage:
     from PIL import Image, ImageDraw, ImageFont
 
     legend_w = max(150, size // 3)
@@ -30,8 +37,8 @@ def heat_image(sketch: Sketch, result: Attribution, size: int = 512):
         if result.segments is not None and len(pts) > 1:
             colours = heat_rgb(result.segments[k], scale)
             for j in range(len(pts) - 1):
-                draw.line([tuple(pts[j]), tuple(pts[j + 1])], fill=tuple(int(c) for c in colours[j]),
-                          width=width)
+                draw.line([tuple(pts[j]), tuple(pts[j + 1])],
+                          fill=tuple(int(c) for c in colours[j]), width=width)
                 _dot(draw, pts[j + 1], width, colours[j])
         else:
             colour = heat_rgb(values[k:k + 1], scale)[0]
@@ -40,18 +47,19 @@ def heat_image(sketch: Sketch, result: Attribution, size: int = 512):
                           joint="curve")
             _dot(draw, pts[0], width, colour)
             _dot(draw, pts[-1], width, colour)
-    image = canvas.resize((size + legend_w, size), Image.LANCZOS)
+    image = canvas.resize((size + legend_w, size), Image.Resampling.LANCZOS)
     _legend(ImageDraw.Draw(image), ImageFont, size, legend_w, scale, result)
     return image
 
 
-def _dot(draw, centre, width, colour) -> None:
+def _dot(draw: ImageDraw, centre: np.ndarray, width: int, colour: np.ndarray) -> None:
     r = width / 2
     draw.ellipse([centre[0] - r, centre[1] - r, centre[0] + r, centre[1] + r],
                  fill=tuple(int(c) for c in colour))
 
 
-def _legend(draw, font_module, size: int, legend_w: int, scale: float, result: Attribution) -> None:
+def _legend(draw: ImageDraw, font_module: ModuleType, size: int, legend_w: int, scale: float,
+            result: Attribution) -> None:
     font = font_module.load_default(size=max(11, size // 40))
     x0 = size + 16
     top, bottom = int(size * 0.18), int(size * 0.82)
@@ -72,7 +80,7 @@ def _legend(draw, font_module, size: int, legend_w: int, scale: float, result: A
 
 
 def save_heat_png(sketch: Sketch, result: Attribution, path: str | Path, size: int = 512) -> None:
-    from ..sketch.io import write_atomically
+    from ..fsutil import write_atomically
 
     image = heat_image(sketch, result, size)
     try:   # whole or not at all, like every file we write (a temporary file renamed into place)

@@ -26,6 +26,10 @@ from typing import Any
 
 import torch
 
+from ..progress import TaskState
+from .problem import Problem, RawAttribution
+from .registry import AttributionMethod, get_method
+
 log = logging.getLogger(__name__)
 
 # 0.15-0.4 s of batched forward passes on two CPU cores (measured: 301 forwards of the 62 MFLOP
@@ -41,7 +45,7 @@ COST_CACHE = "model-flops.json"
 MAX_CACHE_ENTRIES = 200
 MAX_CACHE_BYTES = 1 << 20
 
-_flops: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
+_flops: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ def forward_flops(model: Any) -> float:
         return cached
     key = _file_key(model)
     entries = _read_cache() if key else {}
-    flops = entries.get(key)
+    flops = entries.get(key) if key else None
     if not isinstance(flops, (int, float)) or flops <= 0:
         flops = _count_flops(model)
         if key:
@@ -132,7 +136,7 @@ def _read_cache() -> dict[str, Any]:
 
 def _write_cache(entries: dict[str, Any], key: str, flops: float) -> None:
     """Best effort: a cache that cannot be written only costs the count again next time."""
-    from ..sketch.io import write_atomically
+    from ..fsutil import write_atomically
 
     entries = dict(entries)
     entries.pop(key, None)
@@ -162,3 +166,38 @@ def choose(num_strokes: int, flops: float, budget: float | None = None) -> LiveC
 
 def choose_for(model: Any, num_strokes: int) -> LiveChoice:
     return choose(num_strokes, forward_flops(model))
+
+
+@dataclass(frozen=True)
+class LiveMethod(AttributionMethod):
+    """Resolves to occlusion or few-step `sla` for this model and drawing, then runs it.
+
+    Resolved once, inside the method, so the studio, the CLI and the API run the same method for
+    the same model and drawing; the result names what ran ("live:occlusion")."""
+
+    def attribute(self, problem: Problem, state: TaskState) -> RawAttribution:
+        model = problem.forward if hasattr(problem.forward, "spec") else _Model(problem)
+        choice = choose_for(model, len(problem.sketch))
+        requested_steps = problem.steps
+        if problem.steps is None:
+            problem.steps = choice.steps
+        try:
+            raw = get_method(choice.method).attribute(problem, state)
+        finally:
+            problem.steps = requested_steps
+        raw.ran = choice.label
+        raw.params["live"] = {"method": choice.method, "reason": choice.reason,
+                              "forward_flops": choice.forward_flops}
+        return raw
+
+
+class _Model:
+    """A plain forward function seen as a model (spec, device), so its cost can be counted."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.spec = problem.spec
+        self.device = problem.device
+        self._forward = problem.forward
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self._forward(x)

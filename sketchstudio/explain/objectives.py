@@ -5,8 +5,9 @@ and generation objectives implement the same protocol in `sketchstudio.tasks`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import torch
 
@@ -14,21 +15,23 @@ from ..errors import UserError
 
 
 class Objective(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def __call__(self, output: torch.Tensor) -> torch.Tensor: ...
 
 
 def _logits(output: torch.Tensor) -> torch.Tensor:
     if output.ndim != 2:
-        raise UserError(f"a classifier must return (batch, classes) logits, got shape {tuple(output.shape)}")
+        raise UserError("a classifier must return (batch, classes) logits, "
+                        f"got shape {tuple(output.shape)}")
     return output
 
 
 @dataclass(frozen=True)
 class ClassLogit:
     """The target class's logit. Default: unlike the probability it does not saturate at confident
-    predictions, so first-order (sla-grad) attributions keep their signal (see README, "Objective")."""
+    predictions, so first-order (sla-grad) attributions keep their signal (README, "Objective")."""
 
     index: int
     name: str = "logit"
@@ -46,13 +49,16 @@ class ClassProbability:
         return torch.softmax(_logits(output), dim=1)[:, self.index]
 
 
-CLASSIFY_OBJECTIVES = {"logit": ClassLogit, "probability": ClassProbability}
+# objective name -> its constructor from the target class index
+CLASSIFY_OBJECTIVES: dict[str, Callable[[int], Objective]] = {"logit": ClassLogit,
+                                                              "probability": ClassProbability}
 
 
 def check_logits(output: torch.Tensor, labels: Sequence[str], rows: int = 1) -> None:
     """A classifier's answer for `rows` inputs: (rows, len(labels)) finite logits, else one line."""
     if output.ndim != 2 or output.shape[0] != rows:
-        raise UserError(f"a classifier must return (batch, classes) logits, got {tuple(output.shape)}")
+        raise UserError("a classifier must return (batch, classes) logits, "
+                        f"got {tuple(output.shape)}")
     if labels and output.shape[1] != len(labels):
         raise UserError(f"the model returns {output.shape[1]} logits but its card lists "
                         f"{len(labels)} labels")
@@ -66,7 +72,8 @@ def resolve_target(target: str | int | None, labels: Sequence[str], predicted: i
         return predicted
     if isinstance(target, str) and target in labels:
         return list(labels).index(target)
-    if isinstance(target, int) or (isinstance(target, str) and target.strip().lstrip("-").isdigit()):
+    numeric = isinstance(target, str) and target.strip().lstrip("-").isdigit()
+    if isinstance(target, int) or numeric:
         index = int(target)
         if 0 <= index < len(labels):
             return index

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from ..models.tasks import ModelTask
+
 
 @dataclass
 class Attribution:
@@ -23,11 +25,11 @@ class Attribution:
     elapsed_ms: float = 0.0
     notes: list[str] = field(default_factory=list)
     model: str | None = None
-    task: str = "classify"
+    task: str = ModelTask.CLASSIFY
 
     @property
     def completeness_error(self) -> float:
-        """|sum of stroke values - (full - blank)| relative to |full - blank| (exact for sla/psla)."""
+        """|sum of stroke values - (full - blank)| relative to |full - blank| (0 for sla/psla)."""
         gap = self.score_full - self.score_blank
         return float(abs(self.strokes.sum() - gap) / max(abs(gap), 1e-12))
 
@@ -39,11 +41,13 @@ class Attribution:
             "objective": self.objective,
             "target": self.target,
             "target_index": self.target_index,
-            "prediction": [{"label": label, "prob": round(prob, 6)} for label, prob in self.prediction],
+            "prediction": [{"label": label, "prob": round(prob, 6)}
+                           for label, prob in self.prediction],
             "score_full": self.score_full,
             "score_blank": self.score_blank,
             "strokes": [float(v) for v in self.strokes],
-            "segments": None if self.segments is None else [[float(v) for v in s] for s in self.segments],
+            "segments": (None if self.segments is None
+                         else [[float(v) for v in s] for s in self.segments]),
             "params": self.params,
             "elapsed_ms": round(self.elapsed_ms, 3),
             "notes": self.notes,

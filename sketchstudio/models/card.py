@@ -11,7 +11,7 @@
 
 An embed model may name a second, image-side encoder (two-tower sketch-based image retrieval):
 
-    gallery_file = "image_encoder.pt"   # TorchScript, inside the card's folder, same rules as `file`
+    gallery_file = "image_encoder.pt"   # TorchScript in the card's folder, same rules as `file`
     [gallery_input]                     # how gallery images are fed to it
     size = 224
     channels = 3                        # 1 (grey) or 3 (RGB)
@@ -27,13 +27,15 @@ import math
 import os
 import stat
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import UserError
 from ..render.spec import RenderSpec
 from .small_file import kind_of, path_problem, read_small_file
+from .tasks import TASKS, ModelTask
 
 CARD_FILENAME = "card.toml"
 MAX_CARD_BYTES = 1024 * 1024     # a card is a page of hand-written TOML; anything bigger is not one
@@ -44,14 +46,15 @@ MAX_CARD_NESTING = 32
 # tomllib keeps any size, and a huge one breaks every consumer (str() and JSON refuse over 4,300
 # digits), so the card loader enforces the spec's range.
 INT64_RANGE = (-(1 << 63), (1 << 63) - 1)
-TASKS = ("classify", "embed", "generate")
 # Geometry and polarity have no safe default: a wrong guess silently ruins accuracy, so the card
 # must say them. Softness, margin and normalisation fall back to RenderSpec's documented defaults.
 REQUIRED_INPUT_KEYS = ("size", "channels", "ink", "fit")
 _KNOWN_KEYS = {"name", "task", "file", "labels", "description", "input", "gallery_file",
                "gallery_input"}
 GALLERY_INPUT_KEYS = ("size", "channels", "mean", "std")
-_TYPE_NAMES = {str: "string", list: "list"}
+_TYPE_NAMES: dict[type, str] = {str: "string", list: "list"}
+# Makes the one-line error for a key of the card: bad(key, problem).
+_Bad = Callable[[str, str], UserError]
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ class ModelCard:
         d: dict[str, Any] = {"name": self.name, "task": self.task, "file": self.file_name}
         if self.description:
             d["description"] = self.description
-        if self.labels or self.task == "classify":
+        if self.labels or self.task == ModelTask.CLASSIFY:
             d["labels"] = list(self.labels)
         if self.gallery_file is not None:
             d["gallery_file"] = self.gallery_file_name
@@ -200,13 +203,14 @@ def parse_card(data: Mapping[str, Any], card_path: Path) -> ModelCard:
                      gallery_input=gallery_input)
 
 
-def _gallery_encoder(data: Mapping[str, Any], task: str, card_path: Path, bad):
+def _gallery_encoder(data: Mapping[str, Any], task: str, card_path: Path,
+                     bad: _Bad) -> tuple[Path | None, str, GalleryInput | None]:
     """`gallery_file` + `[gallery_input]` (embed models only, both or neither)."""
     has_file, has_input = "gallery_file" in data, "gallery_input" in data
     if not has_file and not has_input:
         return None, "", None
     key = "gallery_file" if has_file else "gallery_input"
-    if task != "embed":
+    if task != ModelTask.EMBED:
         raise bad(key, f"only an embed model has an image encoder (task is {task!r})")
     if not has_file:
         raise bad("gallery_file", "missing ([gallery_input] needs the image encoder file)")
@@ -229,21 +233,22 @@ def _gallery_encoder(data: Mapping[str, Any], task: str, card_path: Path, bad):
         raise bad("[gallery_input]", f"size must be an integer in 4..2048, got {size!r}")
     if channels not in (1, 3) or isinstance(channels, bool):
         raise bad("[gallery_input]", f"channels must be 1 or 3, got {channels!r}")
-    values = {}
+    values: dict[str, tuple[float, ...]] = {}
     for name in ("mean", "std"):
         v = section[name]
         v = [v] if isinstance(v, (int, float)) and not isinstance(v, bool) else v
         if (not isinstance(v, list) or not v or len(v) not in (1, channels)
                 or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
                            and math.isfinite(x) for x in v)):
-            raise bad("[gallery_input]", f"{name} must be 1 or {channels} finite numbers, got {v!r}")
+            raise bad("[gallery_input]",
+                      f"{name} must be 1 or {channels} finite numbers, got {v!r}")
         values[name] = tuple(float(x) for x in v)
     if any(x == 0 for x in values["std"]):
         raise bad("[gallery_input]", "std must not contain 0")
     return path, file_name, GalleryInput(size, channels, values["mean"], values["std"])
 
 
-def _required(data: Mapping[str, Any], key: str, kind: type, bad) -> Any:
+def _required(data: Mapping[str, Any], key: str, kind: type, bad: _Bad) -> Any:
     if key not in data:
         raise bad(key, "missing")
     value = data[key]
@@ -252,15 +257,15 @@ def _required(data: Mapping[str, Any], key: str, kind: type, bad) -> Any:
     return value
 
 
-def _labels(data: Mapping[str, Any], task: str, bad) -> tuple[str, ...]:
+def _labels(data: Mapping[str, Any], task: str, bad: _Bad) -> tuple[str, ...]:
     if "labels" not in data:
-        if task == "classify":
+        if task == ModelTask.CLASSIFY:
             raise bad("labels", "missing (a classify model needs one label per output, in order)")
         return ()
     labels = data["labels"]
     if not isinstance(labels, list):
         raise bad("labels", f"must be a list of strings, got {_kind(labels)}")
-    if task == "classify" and not labels:
+    if task == ModelTask.CLASSIFY and not labels:
         raise bad("labels", "must not be empty for a classify model")
     seen: dict[str, int] = {}
     for i, label in enumerate(labels):
@@ -275,7 +280,7 @@ def _labels(data: Mapping[str, Any], task: str, bad) -> tuple[str, ...]:
     return tuple(labels)
 
 
-def _inside_folder(file_name: str, folder: Path, bad, key: str = "file") -> Path:
+def _inside_folder(file_name: str, folder: Path, bad: _Bad, key: str = "file") -> Path:
     """The model file, refusing anything that leaves the card's folder.
 
     Cards get copied into the store and shared; a card that points elsewhere (absolute path, `..`,

@@ -11,18 +11,22 @@ only a batch of 1) ends as one line that says so, never a traceback and never a 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Protocol
 
 import torch
 
 from ..errors import UserError
+from ..render import render
 from ..sketch import Sketch
 from ..stdout_guard import running_model
 from ..stoppable import TimeLimitExceeded
 from .card import ModelCard, load_card
+from .catalogue import ModelCatalogue
 from .loader import LoadedModel, load_card_model, one_line
+from .tasks import ModelTask
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,15 @@ def probe_sketch() -> Sketch:
         [[110, 201], [111, 160], [140, 159], [141, 200]],                        # door
         [[160, 150]],                                                            # a dot: window
     ])
+
+
+def probe_forward(model: LoadedModel) -> None:
+    """One forward pass on the probe drawing: loads the kernels, and refuses (UserError) a model
+    that cannot run or answers with NaN or infinity."""
+    with torch.no_grad():
+        output = model(render(probe_sketch(), model.spec, model.device))
+    if not torch.isfinite(output).all():
+        raise UserError("the model returned NaN or infinite values for a test drawing")
 
 
 def run_checks(target: ModelCard | str | Path, device: Any = None,
@@ -77,7 +90,14 @@ _ORDER = ("card", "loads", "forward", "finite", "outputs", "deterministic", "bat
           "gradient", "depends on input")
 
 
-def _run_checks(target, device, render_fn, record) -> None:
+class _Record(Protocol):
+    """Adds one check's line; returns `ok`."""
+
+    def __call__(self, name: str, ok: bool, detail: str = "", warning: bool = False) -> bool: ...
+
+
+def _run_checks(target: ModelCard | str | Path, device: Any,
+                render_fn: Callable[..., torch.Tensor] | None, record: _Record) -> None:
     try:
         card = target if isinstance(target, ModelCard) else _card_of(target)
     except UserError as exc:
@@ -92,10 +112,10 @@ def _run_checks(target, device, render_fn, record) -> None:
         return
     record("loads", True, f"{model.format} on {model.device}")
 
-    render = render_fn or _default_render()
+    render_input = render_fn or render
     try:
-        blank_x = render(Sketch(), card.spec, model.device)
-        drawn_x = render(probe_sketch(), card.spec, model.device)
+        blank_x = render_input(Sketch(), card.spec, model.device)
+        drawn_x = render_input(probe_sketch(), card.spec, model.device)
     except Exception as exc:  # the renderer is not the model's fault, but nothing can go on
         record("render", False, one_line(exc))
         return
@@ -137,15 +157,7 @@ def failed(results: list[CheckResult]) -> list[CheckResult]:
 
 
 def _card_of(target: str | Path) -> ModelCard:
-    from .store import ModelStore
-
-    return load_card(ModelStore().resolve(target)[1])
-
-
-def _default_render() -> Callable[..., torch.Tensor]:
-    from ..render import render
-
-    return render
+    return load_card(ModelCatalogue().resolve(target)[1])
 
 
 def _dtype(t: torch.Tensor) -> str:
@@ -180,7 +192,7 @@ def _edits_input(model: LoadedModel, x: torch.Tensor) -> bool:
     return not torch.equal(probe, x.to(model.device))
 
 
-def _check_shapes(blank_out: torch.Tensor, drawn_out: torch.Tensor, record) -> bool:
+def _check_shapes(blank_out: torch.Tensor, drawn_out: torch.Tensor, record: _Record) -> bool:
     """Shapes every later check relies on: one row per sketch, some values in it, and the same
     shape for every drawing (a 0-d or empty output has nothing to attribute)."""
     shape = tuple(drawn_out.shape)
@@ -196,12 +208,12 @@ def _check_shapes(blank_out: torch.Tensor, drawn_out: torch.Tensor, record) -> b
     return True
 
 
-def _check_outputs(card: ModelCard, out: torch.Tensor, record) -> bool:
+def _check_outputs(card: ModelCard, out: torch.Tensor, record: _Record) -> bool:
     if out.dim() < 1 or out.shape[0] != 1:
         return record("outputs", False, f"expected a batch of 1 first, got shape "
                                         f"{tuple(out.shape)}")
     per_sketch = out[0].numel()
-    if card.task == "classify":
+    if card.task == ModelTask.CLASSIFY:
         n = len(card.labels)
         if per_sketch != n:
             return record("outputs", False, f"the model gives {per_sketch} outputs per sketch "
@@ -212,7 +224,8 @@ def _check_outputs(card: ModelCard, out: torch.Tensor, record) -> bool:
     return record("outputs", True, f"{per_sketch} values per sketch")
 
 
-def _check_deterministic(model: LoadedModel, x: torch.Tensor, out: torch.Tensor, record) -> bool:
+def _check_deterministic(model: LoadedModel, x: torch.Tensor, out: torch.Tensor,
+                         record: _Record) -> bool:
     with torch.no_grad():
         again = model(x)
     if _same(again, out):
@@ -239,7 +252,8 @@ def _seeded_run(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
         return model(x)
 
 
-def _check_batch(model: LoadedModel, blank_x, drawn_x, blank_out, drawn_out, record) -> None:
+def _check_batch(model: LoadedModel, blank_x: torch.Tensor, drawn_x: torch.Tensor,
+                 blank_out: torch.Tensor, drawn_out: torch.Tensor, record: _Record) -> None:
     """Explanations batch many renders; a model fixed to batch 1 still works, one by one."""
     try:
         with torch.no_grad():
@@ -255,7 +269,7 @@ def _check_batch(model: LoadedModel, blank_x, drawn_x, blank_out, drawn_out, rec
            f"(batch statistics or a hard-coded batch size inside the model?)")
 
 
-def _check_gradient(model: LoadedModel, x: torch.Tensor, record) -> None:
+def _check_gradient(model: LoadedModel, x: torch.Tensor, record: _Record) -> None:
     x = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():
         try:
@@ -280,7 +294,7 @@ def _check_gradient(model: LoadedModel, x: torch.Tensor, record) -> None:
         record("gradient", True, f"max |d out / d input| = {grad.abs().max().item():.3g}")
 
 
-def _check_depends(blank_out: torch.Tensor, drawn_out: torch.Tensor, record) -> None:
+def _check_depends(blank_out: torch.Tensor, drawn_out: torch.Tensor, record: _Record) -> None:
     diff = (blank_out - drawn_out).abs().max().item()
     scale = max(blank_out.abs().max().item(), drawn_out.abs().max().item(), 1e-12)
     ok = diff > 1e-6 * max(scale, 1.0)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import torch
 
@@ -58,6 +59,18 @@ def _checked(device: torch.device, source: str) -> torch.device:
     elif device.type not in ("cpu", "cuda", "mps"):
         raise UserError(f"{source}: unsupported device {str(device)!r} (use cpu, cuda or mps)")
     return device
+
+
+def device_choices() -> list[tuple[str, str]]:
+    """(value, label) for every device this machine offers, "auto" first: what a device menu lists
+    (each value is accepted by `choose_device`)."""
+    choices = [("auto", "Automatic (best available)"), ("cpu", "CPU")]
+    if torch.cuda.is_available():
+        choices.append(("cuda", "CUDA (GPU 0)"))
+        choices += [(f"cuda:{i}", f"CUDA GPU {i}") for i in range(1, torch.cuda.device_count())]
+    if _mps_available():
+        choices.append(("mps", "Apple MPS"))
+    return choices
 
 
 def _mps_available() -> bool:

@@ -29,6 +29,7 @@ import pickletools
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from ..errors import UserError
 from . import safety
@@ -147,7 +148,7 @@ def _check_pt2(archive: ModelArchive, members: set[str], path: Path) -> None:
             raise refuse(f"sample inputs: {problem}")
 
 
-def _json(archive: ModelArchive, member: str, path: Path):
+def _json(archive: ModelArchive, member: str, path: Path) -> Any:
     if archive.sizes[member] > _MAX_JSON_BYTES:
         raise UserError(f"{path}: {member} is larger than {_MAX_JSON_BYTES >> 20} MB")
     try:

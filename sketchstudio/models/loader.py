@@ -4,16 +4,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
 from ..errors import UserError
-from ..stdout_guard import running_model
 from ..render.spec import RenderSpec
+from ..stdout_guard import running_model
 from .card import ModelCard, load_card
+from .catalogue import ModelCatalogue
 from .device import choose_device
 from .formats import EXPORT, TORCHSCRIPT, detect_format
 from .safety import check_export_module, check_torchscript_module
@@ -109,7 +111,7 @@ class LoadedModel:
                             f"of {x.shape[0]} (expected one row per input)")
         return out
 
-    def to(self, device: torch.device | str) -> "LoadedModel":
+    def to(self, device: torch.device | str) -> LoadedModel:
         """The same model on another device (used by the out-of-memory fallback)."""
         device = torch.device(device)
         if device == self.device:
@@ -120,11 +122,9 @@ class LoadedModel:
 
 
 def load_model(name_or_path: str | Path, device: torch.device | str | None = None,
-               store: Any = None) -> LoadedModel:
+               store: ModelCatalogue | None = None) -> LoadedModel:
     """A store id ("default"), a card .toml, or a folder holding card.toml -> LoadedModel."""
-    from .store import ModelStore  # the store imports this module
-
-    model_id, card_path = (store or ModelStore()).resolve(name_or_path)
+    model_id, card_path = (store or ModelCatalogue()).resolve(name_or_path)
     card = load_card(card_path)
     return load_card_model(card, device, model_id)
 

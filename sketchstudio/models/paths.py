@@ -43,6 +43,7 @@ def resources_dir() -> Path:
 
 
 def builtin_models_dir() -> Path:
-    """resources/models, or $SKETCHSTUDIO_BUILTIN_MODELS (tests and packagers point it elsewhere)."""
+    """resources/models, or $SKETCHSTUDIO_BUILTIN_MODELS (tests and packagers point it
+    elsewhere)."""
     override = os.environ.get("SKETCHSTUDIO_BUILTIN_MODELS")
     return Path(override) if override else resources_dir() / "models"

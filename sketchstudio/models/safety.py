@@ -19,8 +19,9 @@ from __future__ import annotations
 import ast
 import functools
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import UserError
 
@@ -138,9 +139,12 @@ def _operators_in_source(tree: ast.AST) -> Iterator[tuple[str | None, str]]:
             continue
         chain = [node.id]
         current: ast.AST = node
-        while isinstance(parents.get(current), ast.Attribute) and parents[current].value is current:
-            current = parents[current]
-            chain.append(current.attr)
+        while True:
+            parent = parents.get(current)
+            if not (isinstance(parent, ast.Attribute) and parent.value is current):
+                break
+            current = parent
+            chain.append(parent.attr)
         yield _source_operator(chain), where
 
 
@@ -294,7 +298,7 @@ def sym_expr_problem(text: str) -> str | None:
     """Why this expression is not a plain formula, or None."""
     if len(text) > 4096:
         return "longer than 4096 characters"
-    tokens = []
+    tokens: list[tuple[str, str]] = []
     position = 0
     while position < len(text):
         match = _TOKEN.match(text, position)
@@ -302,7 +306,8 @@ def sym_expr_problem(text: str) -> str | None:
             if text[position:].strip() == "":
                 break
             return f"unexpected {text[position:position + 20]!r}"
-        tokens.append((match.lastgroup, match.group(match.lastgroup)))
+        kind = match.lastgroup or ""   # every alternative is a named group
+        tokens.append((kind, match.group(kind)))
         position = match.end()
     if sum(token == "**" for _, token in tokens) > 2:
         return "more than two powers"   # (9**64)**64... grows beyond any memory

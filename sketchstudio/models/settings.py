@@ -64,7 +64,7 @@ def read_settings(data_dir: Path) -> dict[str, Any]:
 
 def write_settings(data_dir: Path, settings: dict[str, Any]) -> None:
     """Atomic replace, so a crash never leaves a half-written file behind."""
-    from ..sketch.io import write_atomically
+    from ..fsutil import write_atomically
 
     data_dir.mkdir(parents=True, exist_ok=True)
     write_atomically(data_dir / SETTINGS_FILENAME, lambda file: tomli_w.dump(settings, file))

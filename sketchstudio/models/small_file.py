@@ -36,7 +36,8 @@ def path_problem(exc: BaseException) -> str:
     if isinstance(exc, RuntimeError) and "symlink loop" in str(exc).lower():
         return _ERRNO_WORDS[errno.ELOOP]   # pathlib's resolve() on Python < 3.13
     if isinstance(exc, OSError):
-        return _ERRNO_WORDS.get(exc.errno, exc.strerror or str(exc))
+        words = _ERRNO_WORDS.get(exc.errno) if exc.errno is not None else None
+        return words or exc.strerror or str(exc)
     return str(exc) or type(exc).__name__
 
 

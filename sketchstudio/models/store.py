@@ -1,5 +1,6 @@
 """The model store: built-in models shipped in resources/models/<id>/ plus the user's own models,
-copied into <data dir>/models/<id>/ (card.toml + model file).
+copied into <data dir>/models/<id>/ (card.toml + model file). Reading is catalogue.py's; this
+module adds the changes, and adding a model runs checks.py first.
 
 Built-ins are listed in place, never copied, and cannot be removed; a built-in whose folder is
 missing is simply not listed. Every operation reads the disk afresh, so two ModelStore objects (or
@@ -19,98 +20,25 @@ import shutil
 import stat
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Iterator
+from typing import Any
 
 from ..errors import UserError
-from . import paths
-from .card import CARD_FILENAME, ModelCard, card_path_of, load_card
+from .card import CARD_FILENAME, load_card
+from .catalogue import DEFAULT_KEY, ModelCatalogue, children_of
+from .checks import run_checks
 from .settings import read_settings, update_settings
-from .small_file import is_regular_file, path_problem
+from .small_file import path_problem
 
-ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-DEFAULT_ID = "default"
-DEFAULT_KEY = "default_model"
 LOCK_FILENAME = ".models.lock"   # in the data directory; never deleted (deleting one races)
 # Another process holds the lock only for renames and a settings write (copies happen before),
 # so waiting this long means it is stuck, not busy.
 LOCK_TIMEOUT_S = 30.0
 
 
-@dataclass(frozen=True)
-class StoreEntry:
-    id: str
-    card_path: Path
-    builtin: bool
-
-    def card(self) -> ModelCard:
-        return load_card(self.card_path)
-
-
-class ModelStore:
-    def __init__(self, data_dir: str | Path | None = None,
-                 builtin_dir: str | Path | None = None) -> None:
-        self.data_dir = Path(data_dir) if data_dir is not None else paths.data_dir()
-        self.builtin_dir = (Path(builtin_dir) if builtin_dir is not None
-                            else paths.builtin_models_dir())
-
-    @property
-    def models_dir(self) -> Path:
-        return self.data_dir / "models"
-
-    # --- reading -------------------------------------------------------------------------------
-    def entries(self) -> list[StoreEntry]:
-        """Built-ins first, then the user's models, each sorted by id."""
-        builtins = _model_folders(self.builtin_dir)
-        user = [i for i in _model_folders(self.models_dir) if i not in builtins]
-        return ([StoreEntry(i, self.builtin_dir / i / CARD_FILENAME, True) for i in builtins]
-                + [StoreEntry(i, self.models_dir / i / CARD_FILENAME, False) for i in user])
-
-    def ids(self) -> list[str]:
-        return [e.id for e in self.entries()]
-
-    def entry(self, model_id: str) -> StoreEntry:
-        for e in self.entries():
-            if e.id == model_id:
-                return e
-        known = ", ".join(self.ids()) or "none"
-        raise UserError(f"no model {model_id!r} in the store (known: {known})")
-
-    def resolve(self, name_or_path: str | Path | None) -> tuple[str, Path]:
-        """A store id, a card file or a folder with card.toml -> (id, card path).
-
-        A bare word is a store id; anything that looks like a path (a separator, a .toml suffix)
-        or names an existing file is a path. None or "" means the default model.
-        """
-        text = "" if name_or_path is None else str(name_or_path)
-        if not text:
-            default = self.default_id()
-            if default is None:
-                raise UserError("no models in the store; "
-                                "add one with `sketchstudio models add CARD`")
-            return default, self.entry(default).card_path
-        looks_like_path = (isinstance(name_or_path, Path) or "/" in text or os.sep in text
-                           or text.endswith(".toml"))
-        if not looks_like_path and ID_PATTERN.fullmatch(text) and text in self.ids():
-            return text, self.entry(text).card_path
-        if looks_like_path or _lexists(text):
-            card = card_path_of(text)
-            problem = _lstat_problem(card)
-            if problem is not None:
-                raise UserError(f"{card}: model card {problem}" if problem == "not found" else
-                                f"{card}: cannot read the model card: {problem}")
-            return card.parent.name, card
-        return text, self.entry(text).card_path  # raises, listing the known ids
-
-    def default_id(self) -> str | None:
-        ids = self.ids()
-        chosen = read_settings(self.data_dir).get(DEFAULT_KEY)
-        if isinstance(chosen, str) and chosen in ids:
-            return chosen
-        if DEFAULT_ID in ids:
-            return DEFAULT_ID
-        return ids[0] if ids else None
+class ModelStore(ModelCatalogue):
+    """The catalogue plus its changes: add (checked), remove, choose the default."""
 
     # --- writing -------------------------------------------------------------------------------
     def set_default(self, model_id: str) -> None:
@@ -118,15 +46,13 @@ class ModelStore:
             self.entry(model_id)  # must exist
             self._update_settings(**{DEFAULT_KEY: model_id})
 
-    def add(self, source: str | Path, *, check: bool = True, device=None) -> str:
+    def add(self, source: str | Path, *, check: bool = True, device: Any = None) -> str:
         """Validate a card (and, with `check`, run every model check), copy card + model in.
 
         Returns the new id, slugged from the card's name and made unique.
         """
         card = load_card(source)
         if check:
-            from .checks import run_checks
-
             failed = [r for r in run_checks(card, device=device) if not r.ok]
             if failed:
                 raise UserError(f"{card.path}: not added: check {failed[0].name!r} failed: "
@@ -212,14 +138,14 @@ class ModelStore:
         except OSError as exc:
             raise self._cannot_change(exc) from None
         try:
-            for leftover in _children(self.models_dir):   # removals that were cut short
+            for leftover in children_of(self.models_dir):   # removals that were cut short
                 if leftover.name.startswith(".removing-"):
                     _discard(leftover)
             yield
         finally:
             lock.release()
 
-    def _update_settings(self, **changes) -> None:
+    def _update_settings(self, **changes: Any) -> None:
         try:
             update_settings(self.data_dir, **changes)
         except OSError as exc:   # the previous settings file is left as it was
@@ -231,7 +157,7 @@ class ModelStore:
 
     def _unique_id(self, base: str) -> str:
         # Any leftover folder blocks the rename too, card or not.
-        taken = set(self.ids()) | {c.name for c in _children(self.models_dir)}
+        taken = set(self.ids()) | {c.name for c in children_of(self.models_dir)}
         candidate, n = base, 2
         while candidate in taken:
             suffix = f"-{n}"
@@ -245,36 +171,6 @@ def slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
     return slug[:48].strip("-") or "model"
-
-
-def _children(folder: Path) -> list[Path]:
-    try:
-        return sorted(folder.iterdir())
-    except OSError:   # missing, not a folder, a symlink loop, unreadable: nothing to list
-        return []
-
-
-def _model_folders(folder: Path) -> list[str]:
-    """Sub-folders named like an id that hold a card.toml (staging folders, stray files ignored)."""
-    return [c.name for c in _children(folder)
-            if ID_PATTERN.fullmatch(c.name) and is_regular_file(c / CARD_FILENAME)]
-
-
-def _lexists(path: str | Path) -> bool:
-    """Whether anything (even a dangling or looping link) has this name; False for a name the
-    system refuses (too long, NUL)."""
-    return _lstat_problem(path) is None
-
-
-def _lstat_problem(path: str | Path) -> str | None:
-    """None when something has this name, else why not ("not found", "file name too long", ...)."""
-    try:
-        if "\0" in str(path):
-            raise ValueError("embedded null byte")
-        os.lstat(path)
-    except (OSError, ValueError) as exc:
-        return path_problem(exc)
-    return None
 
 
 def _discard(path: Path) -> None:

@@ -28,7 +28,7 @@ def save_png(sketch: Sketch, path: str | Path, size: int = 256) -> None:
 
     if not 8 <= size <= 8192:
         raise UserError(f"PNG size must be in 8..8192, got {size}")
-    from ..sketch.io import write_atomically
+    from ..fsutil import write_atomically
 
     image = Image.fromarray(ink_to_gray(sketch, size), mode="L")
     try:   # whole or not at all, like every file we write (a temporary file renamed into place)

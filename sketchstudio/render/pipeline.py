@@ -5,10 +5,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 
 from ..sketch import Sketch
 from .raster import Layout, StrokeInk, stroke_ink
 from .spec import RenderSpec
+
+# Where a tensor goes: a torch device, its name ("cpu", "cuda:0"), or None for the CPU.
+Device = torch.device | str | None
 
 
 @dataclass
@@ -21,7 +25,7 @@ class Placed:
     offset: np.ndarray      # pixel = point * scale + offset
 
 
-def place(sketch: Sketch, spec: RenderSpec, device: torch.device | str | None = None,
+def place(sketch: Sketch, spec: RenderSpec, device: Device = None,
           dtype: torch.dtype = torch.float32) -> Placed:
     scale, offset = spec.placement(sketch)
     lengths = sketch.points_per_stroke()
@@ -32,7 +36,8 @@ def place(sketch: Sketch, spec: RenderSpec, device: torch.device | str | None = 
     return Placed(points, Layout.from_lengths(lengths), float(scale), np.asarray(offset))
 
 
-def pixels_to_sketch(px, py, scale: float, offset) -> tuple[np.ndarray, np.ndarray]:
+def pixels_to_sketch(px: ArrayLike, py: ArrayLike, scale: float,
+                     offset: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Input-pixel coordinates (x right, y down) back to sketch units: the inverse of `place`.
 
     Lets a raster-shaped result (a generator's output, a map over the input pixels) be drawn back
@@ -41,7 +46,6 @@ def pixels_to_sketch(px, py, scale: float, offset) -> tuple[np.ndarray, np.ndarr
     offset = np.asarray(offset, dtype=float)
     return ((np.asarray(px, dtype=float) - offset[0]) / scale,
             (np.asarray(py, dtype=float) - offset[1]) / scale)
-
 
 
 def rasterise(placed: Placed, spec: RenderSpec) -> StrokeInk:
@@ -59,13 +63,13 @@ def to_model_input(ink: torch.Tensor, spec: RenderSpec) -> torch.Tensor:
     return (x - mean) / std
 
 
-def render_ink(sketch: Sketch, spec: RenderSpec, device=None) -> torch.Tensor:
+def render_ink(sketch: Sketch, spec: RenderSpec, device: Device = None) -> torch.Tensor:
     """(size, size) ink image in [0, 1], no gradients."""
     with torch.no_grad():
         return rasterise(place(sketch, spec, device), spec).composite()[0]
 
 
-def render(sketch: Sketch, spec: RenderSpec, device=None) -> torch.Tensor:
+def render(sketch: Sketch, spec: RenderSpec, device: Device = None) -> torch.Tensor:
     """The model input (1, C, size, size) for a sketch, exactly as the model's card describes it."""
     with torch.no_grad():
         return to_model_input(render_ink(sketch, spec, device).unsqueeze(0), spec)

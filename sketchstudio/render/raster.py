@@ -1,19 +1,21 @@
 """The differentiable rasteriser.
 
-Ink of segment s at pixel q: a Gaussian of the distance d from q to the segment, shifted and rescaled
-so it reaches exactly 0 at `CUTOFF_SIGMAS` sigmas (compact support). A stroke's ink is the largest ink
-of its segments (= the profile of the distance to its polyline, so ink does not depend on how densely
-the stroke was sampled). Strokes are composited with presence weights alpha in [0, 1] by soft OR:
+Ink of segment s at pixel q: a Gaussian of the distance d from q to the segment, shifted and
+rescaled so it reaches exactly 0 at `CUTOFF_SIGMAS` sigmas (compact support). A stroke's ink is the
+largest ink of its segments (= the profile of the distance to its polyline, so ink does not depend
+on how densely the stroke was sampled). Strokes are composited with presence weights alpha in
+[0, 1] by soft OR:
 
     I(q) = 1 - prod_k (1 - alpha_k I_k(q))
 
-P-SLA gives every segment its own weight: I_k(q) = max_s alpha_s I_s(q). At equal weights both agree.
+P-SLA gives every segment its own weight: I_k(q) = max_s alpha_s I_s(q). At equal weights both
+agree.
 
-The fast path works locally: the canvas is cut into T x T tiles, every segment is paired only with the
-tiles within its cutoff radius, and every (stroke, tile) group holds that stroke's ink on the tile.
-Cost and memory grow with the ink (segments x nearby pixels), not with canvas area x segments. The
-compositing step only needs the per-group inks, so integrated gradients over many presence vectors
-render the geometry once and composite it B times (`StrokeInk.composite`).
+The fast path works locally: the canvas is cut into T x T tiles, every segment is paired only with
+the tiles within its cutoff radius, and every (stroke, tile) group holds that stroke's ink on the
+tile. Cost and memory grow with the ink (segments x nearby pixels), not with canvas area x
+segments. The compositing step only needs the per-group inks, so integrated gradients over many
+presence vectors render the geometry once and composite it B times (`StrokeInk.composite`).
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ class Layout:
     stroke_seg_offsets: np.ndarray  # (N + 1,): segments of stroke k are [off[k], off[k+1])
 
     @classmethod
-    def from_lengths(cls, lengths: list[int]) -> "Layout":
+    def from_lengths(cls, lengths: list[int]) -> Layout:
         n_points = np.asarray(lengths, dtype=np.int64).reshape(-1)
         n_segs = np.maximum(n_points - 1, 1)          # a dot is one zero-length segment
         offsets = np.concatenate([[0], np.cumsum(n_segs)]).astype(np.int64)
@@ -126,7 +128,7 @@ class StrokeInk:
     num_segments: int
 
     def composite(self, alpha: torch.Tensor | None = None) -> torch.Tensor:
-        """Ink image (B, size, size) for stroke presence weights alpha (B, N); None = all present."""
+        """Ink image (B, size, size) for stroke presence weights alpha (B, N); None: all present."""
         if alpha is None:
             alpha = torch.ones(1, self.num_strokes, dtype=self.ink.dtype, device=self.ink.device)
         inks = self.ink.unsqueeze(0) * alpha[:, self.group_stroke].unsqueeze(-1)
@@ -178,7 +180,8 @@ class StrokeInk:
         return image[:, : self.size, : self.size]
 
 
-def _tile_pairs(a: np.ndarray, b: np.ndarray, radius: float, tile: int, tiles: int):
+def _tile_pairs(a: np.ndarray, b: np.ndarray, radius: float, tile: int,
+                tiles: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(segment, tile_x, tile_y) for every tile within `radius` of each segment (numpy, no grad)."""
     # Clipping before the int conversion makes far-away points harmless: their range is empty.
     lo = np.clip(np.floor((np.minimum(a, b) - radius) / tile), 0, tiles).astype(np.int64)
@@ -225,7 +228,10 @@ def stroke_ink(points: torch.Tensor, layout: Layout, size: int, sigma: float,
     padded = tiles * tile
     g_pixels = (g_ty[:, None] * tile + offs_y) * padded + g_tx[:, None] * tile + offs_x
 
-    to_t = lambda x: torch.as_tensor(x, device=device)  # noqa: E731
+
+    def to_t(x: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(x, device=device)
+
     seg_t = to_t(seg)
     a = points[to_t(layout.seg_start[seg])]  # (P, 2)
     b = points[to_t(layout.seg_end[seg])]
@@ -262,7 +268,8 @@ def dense_ink_image(points: torch.Tensor, layout: Layout, size: int, sigma: floa
         seg_alpha = segment_alpha
     weighted = seg_alpha.unsqueeze(-1) * seg_ink.unsqueeze(0)           # (B, S, HW)
     owner = torch.as_tensor(layout.seg_stroke, device=device).view(1, -1, 1).expand_as(weighted)
-    strokes = torch.zeros(weighted.shape[0], layout.num_strokes, size * size, dtype=dtype, device=device)
+    strokes = torch.zeros(weighted.shape[0], layout.num_strokes, size * size, dtype=dtype,
+                          device=device)
     strokes = strokes.scatter_reduce(1, owner, weighted, reduce="amax", include_self=False)
     image = -torch.expm1(torch.log1p(-strokes).sum(1))
     return image.view(-1, size, size)

@@ -1,13 +1,15 @@
 """RenderSpec: exactly how a model expects a sketch to be turned into its input tensor.
 
 It is the `[input]` section of a model card. Models are very sensitive to it (fitting, polarity,
-stroke softness), so every field is validated and has one meaning, documented here and in the README.
+stroke softness), so every field is validated and has one meaning, documented here and in the
+README.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +42,9 @@ class RenderSpec:
 
     def _problems(self) -> list[str]:
         p = []
-        if not isinstance(self.size, int) or isinstance(self.size, bool) or not 4 <= self.size <= 2048:
+        size_ok = (isinstance(self.size, int) and not isinstance(self.size, bool)
+                   and 4 <= self.size <= 2048)
+        if not size_ok:
             p.append(f"size must be an integer in 4..2048, got {self.size!r}")
         if self.channels not in (1, 3):
             p.append(f"channels must be 1 or 3, got {self.channels!r}")
@@ -67,7 +71,7 @@ class RenderSpec:
         return p
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RenderSpec":
+    def from_dict(cls, data: Mapping[str, Any]) -> RenderSpec:
         known = {f for f in cls.__dataclass_fields__}
         unknown = sorted(set(data) - known)
         if unknown:

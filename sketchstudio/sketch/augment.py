@@ -14,8 +14,9 @@ once per training sample, and validating strokes after every step would cost mor
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,8 @@ def _warp(pts: Points, rng: np.random.Generator, amount: float) -> Points:
             amp[0, 1] * np.sin(freq[0, 1] * q[:, 0] + phase[0, 1])
         dy = amp[1, 0] * np.sin(freq[1, 0] * q[:, 1] + phase[1, 0]) + \
             amp[1, 1] * np.sin(freq[1, 1] * q[:, 0] + phase[1, 1])
-        return p + np.column_stack([dx, dy])
+        moved: np.ndarray = p + np.column_stack([dx, dy])
+        return moved
 
     return [move(p) for p in pts]
 
@@ -113,11 +115,12 @@ def _rebuild(sketch: Sketch, pts: Points, kept: list[int] | None = None) -> Sket
     """New geometry for the kept strokes (all by default), in order; time/pressure kept where the
     point count is."""
     kept = list(range(len(sketch))) if kept is None else kept
-    return sketch.with_strokes([sketch.strokes[i].with_points(p) for i, p in zip(kept, pts)])
+    return sketch.with_strokes([sketch.strokes[i].with_points(p)
+                                for i, p in zip(kept, pts, strict=True)])
 
 
 def _geometric(fn: Callable[..., Points]) -> Callable[..., Sketch]:
-    def apply(sketch: Sketch, rng: np.random.Generator, *args, **kwargs) -> Sketch:
+    def apply(sketch: Sketch, rng: np.random.Generator, *args: Any, **kwargs: Any) -> Sketch:
         if not sketch.strokes:
             return sketch
         return _rebuild(sketch, fn([s.points for s in sketch.strokes], rng, *args, **kwargs))

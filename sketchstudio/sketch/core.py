@@ -7,9 +7,10 @@ without copying and without fear of it changing underneath.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ class Stroke:
         """Segments between consecutive points; a dot (one point) counts as one segment."""
         return max(len(self.points) - 1, 1)
 
-    def with_points(self, points: Any) -> "Stroke":
+    def with_points(self, points: Any) -> Stroke:
         """Same stroke, new geometry; pressure and time are kept when the point count is kept."""
         points = _as_points(points)
         keep = len(points) == len(self.points)
@@ -125,7 +126,7 @@ class Sketch:
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
 
     @classmethod
-    def from_arrays(cls, arrays: Iterable[Any], **metadata: Any) -> "Sketch":
+    def from_arrays(cls, arrays: Iterable[Any], **metadata: Any) -> Sketch:
         return cls(tuple(Stroke(a) for a in arrays), metadata)
 
     def __len__(self) -> int:
@@ -161,7 +162,7 @@ class Sketch:
 
     def bbox(self) -> tuple[float, float, float, float]:
         """(x0, y0, x1, y1) of all points; (0, 0, 0, 0) for an empty sketch."""
-        cached = self.__dict__.get("_bbox")
+        cached: tuple[float, float, float, float] | None = self.__dict__.get("_bbox")
         if cached is not None:      # immutable: computed once per snapshot (the studio asks often)
             return cached
         if not self.strokes:
@@ -176,20 +177,20 @@ class Sketch:
         return box
 
     # Editing returns a new sketch; the original snapshot stays untouched.
-    def with_strokes(self, strokes: Sequence[Stroke]) -> "Sketch":
+    def with_strokes(self, strokes: Sequence[Stroke]) -> Sketch:
         return Sketch(tuple(strokes), self.metadata)
 
-    def with_metadata(self, **changes: Any) -> "Sketch":
+    def with_metadata(self, **changes: Any) -> Sketch:
         return Sketch(self.strokes, {**self.metadata, **changes})
 
-    def add_stroke(self, stroke: Stroke) -> "Sketch":
+    def add_stroke(self, stroke: Stroke) -> Sketch:
         return self.with_strokes(self.strokes + (stroke,))
 
-    def remove_strokes(self, indices: Iterable[int]) -> "Sketch":
+    def remove_strokes(self, indices: Iterable[int]) -> Sketch:
         drop = set(indices)
         return self.with_strokes([s for i, s in enumerate(self.strokes) if i not in drop])
 
-    def replace_stroke(self, index: int, stroke: Stroke) -> "Sketch":
+    def replace_stroke(self, index: int, stroke: Stroke) -> Sketch:
         strokes = list(self.strokes)
         strokes[index] = stroke
         return self.with_strokes(strokes)

@@ -18,16 +18,15 @@ returns True they raise `sketchstudio.progress.Cancelled`.
 """
 from __future__ import annotations
 
-import errno
 import itertools
-import os
-import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from os import PathLike
 from pathlib import Path
 from types import ModuleType
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO
 
+from ..fsutil import write_atomically
 from ..progress import CancelledFn, ProgressFn
 from .core import Sketch, SketchError
 from .formats import Document, SketchFileError, format_for, native
@@ -42,7 +41,8 @@ __all__ = ["Document", "SketchFileError", "count_sketches", "file_format", "iter
 
 def file_format(path: PathArg) -> str:
     """The format name of a path, by extension: "ndjson", "npz", "svg" or "json"."""
-    return format_for(path).NAME
+    name: str = format_for(path).NAME
+    return name
 
 
 def _readable(path: PathArg) -> tuple[Path, ModuleType]:
@@ -63,7 +63,8 @@ def count_sketches(path: PathArg, *, progress: ProgressFn = None,
     path, module = _readable(path)
     watch = Watch(progress, cancelled)
     if module.HOLDS_MANY:
-        return module.count(path, watch)
+        count: int = module.count(path, watch)
+        return count
     module.read(path, watch)   # a broken single-drawing file holds no drawing, not one
     return 1
 
@@ -87,7 +88,8 @@ def load_sketch(path: PathArg, index: int = 0, *, progress: ProgressFn = None,
     if index != 0 and not module.HOLDS_MANY:
         raise SketchFileError(path, f"drawing index {index} is out of range: the file holds "
                               "1 drawing")
-    sketch = module.load(path, index, watch) if module.HOLDS_MANY else module.read(path, watch)
+    sketch: Sketch = (module.load(path, index, watch) if module.HOLDS_MANY
+                      else module.read(path, watch))
     watch.step(1.0)
     return sketch
 
@@ -111,34 +113,6 @@ def load_document(path: PathArg, index: int = 0, *, progress: ProgressFn = None,
     return Document(load_sketch(path, index, progress=progress, cancelled=cancelled))
 
 
-def write_atomically(path: PathArg, write: Callable[[BinaryIO], None]) -> None:
-    """Write `path` whole or not at all: `write(file)` into a temporary file in the same folder,
-    flushed to disk (fsync), renamed over `path`, and the rename made durable. Whatever fails (disk
-    full, permission denied, a read-only folder, `write` itself) propagates, and the previous file
-    is left exactly as it was. Every file SketchStudio writes for the user goes through here.
-
-    A symbolic link is followed: the file it points to is replaced and the link stays (renaming
-    over the link itself would turn it into a plain file and leave the real file unchanged)."""
-    path = Path(path)
-    if path.is_symlink():
-        path = Path(os.path.realpath(path))
-        if path.is_symlink():    # realpath stops inside a loop of links
-            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(temporary, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-        _fsync_folder(path.parent)
-    finally:
-        try:
-            temporary.unlink(missing_ok=True)
-        except OSError:
-            pass   # e.g. a read-only folder, where the temporary file was never created
-
-
 def _write(path: PathArg, write: Callable[[BinaryIO], None]) -> None:
     """`write_atomically`, with any failure as one line naming the path and why."""
     try:
@@ -147,22 +121,6 @@ def _write(path: PathArg, write: Callable[[BinaryIO], None]) -> None:
         raise SketchFileError(Path(path), f"cannot save: {exc}") from None
     except OSError as exc:
         raise SketchFileError(Path(path), f"cannot write: {exc.strerror or exc}") from None
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); best effort where folders cannot be opened."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def save_sketches(path: PathArg, sketches: Iterable[Sketch]) -> None:
@@ -187,7 +145,7 @@ def save_sketch(path: PathArg, sketch: Sketch) -> None:
 
 
 def save_document(path: PathArg, document: Document, background: bool = False,
-                  cache: "native.StrokeTextCache | None" = None) -> None:
+                  cache: native.StrokeTextCache | None = None) -> None:
     """Atomically write a native document. `background`: the caller is a writer thread beside a
     user interface, so the encoding pauses now and then to let that thread run. `cache`: a writer
     that saves the same drawing repeatedly re-uses unchanged strokes' encoding. Same bytes."""

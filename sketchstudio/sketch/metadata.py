@@ -12,7 +12,8 @@ every format and reads back equal (tests/test_safety_formats_roundtrip.py).
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .core import Sketch, SketchError
 from .limits import MAX_METADATA_DEPTH, check_coordinates, check_drawing_size
@@ -65,7 +66,7 @@ def _short(key: str) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
-def check_metadata(metadata: Mapping[str, Any], what: str = "metadata") -> dict:
+def check_metadata(metadata: Mapping[str, Any], what: str = "metadata") -> dict[str, Any]:
     """The metadata as a plain dict, or SketchError: not an object, a reserved key, or a value that
     some format could not write back exactly."""
     if not isinstance(metadata, Mapping):

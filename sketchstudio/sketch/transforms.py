@@ -1,7 +1,8 @@
-"""Geometric transforms of sketches. Each returns a new Sketch with the same strokes in the same order."""
+"""Geometric transforms of sketches. Each returns a new Sketch with the same strokes in the same
+order."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,7 +22,8 @@ def translate(sketch: Sketch, dx: float, dy: float) -> Sketch:
     return _map_points(sketch, lambda p: p + offset)
 
 
-def scale(sketch: Sketch, sx: float, sy: float | None = None, origin: tuple[float, float] = (0.0, 0.0)) -> Sketch:
+def scale(sketch: Sketch, sx: float, sy: float | None = None,
+          origin: tuple[float, float] = (0.0, 0.0)) -> Sketch:
     factor = np.array([sx, sx if sy is None else sy], dtype=np.float64)
     if not np.isfinite(factor).all():
         raise SketchError("scale factors must be finite")

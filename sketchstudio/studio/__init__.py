@@ -4,7 +4,9 @@
     main_window.py  the window: tools, panels, plots, status bar, files, models
     canvas.py       QGraphicsView of the document's strokes; pointer input for the tools
     tools.py        pen, stroke eraser, select/move, pan (`register_tool` for more)
-    panels.py       task panels in the right dock (`register_panel`; Classify first)
+    panels.py       the TaskPanel base and the Classify panel (methods from the explain registry)
+    panel_list.py   the task panels, in tab order: the one list the window builds tabs from
+    file_filters.py file-dialog filters, built from the file-format registry
     document.py     the immutable Sketch snapshot behind a QUndoStack
     worker.py       the background thread that loads models and explains (latest wins)
     heat.py         stroke colours from an Attribution (the engine's colour map)

@@ -9,10 +9,11 @@ import sys
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QtMsgType, QTimer, qInstallMessageHandler
+from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from .platform_check import check_before_qt
 from .settings import APPLICATION, ORGANISATION
 
 SCREENSHOT_MIN = (1000, 650)
@@ -28,13 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
         "decides what it decides.")
     parser.add_argument("--device", help="cpu, cuda, cuda:N, mps or auto (default: remembered "
                         "choice, else the best available)")
-    parser.add_argument("--open", metavar="FILE", help="a drawing to open (.json, .ndjson, .npz, .svg)")
+    parser.add_argument("--open", metavar="FILE",
+                        help="a drawing to open (.json, .ndjson, .npz, .svg, ...)")
     parser.add_argument("--index", type=int, default=None, metavar="N",
                         help="which drawing of a file that holds many (default: 0)")
     parser.add_argument("--model", metavar="ID|CARD", help="a store id or a model card "
                         "(default: the store's default classifier)")
-    # explain.METHODS, spelled out: importing the engine here would load torch before the window.
-    parser.add_argument("--method", choices=("live", "sla", "sla-grad", "psla", "occlusion"),
+    # The method registry's names. It loads torch here rather than with the window, a second
+    # sooner; spelling the names out again would be one more list to forget.
+    from ..explain.registry import method_names
+
+    parser.add_argument("--method", choices=method_names(),
                         help="explain with this method (it stays the chosen method; default: "
                         "live, which names what it ran)")
     parser.add_argument("--screenshot", metavar="OUT.png", help="wait for the first explanation, "
@@ -52,17 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _application(argv0: str) -> QApplication:
-    app = QApplication.instance()
-    if app is None:
-        app = QApplication([argv0])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([argv0])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("SketchStudio")
     app.setStyle("Fusion")
     palette = QPalette()
-    for role, colour in ((QPalette.ColorRole.Window, "#f4f5f7"), (QPalette.ColorRole.Base, "#ffffff"),
+    for role, colour in ((QPalette.ColorRole.Window, "#f4f5f7"),
+                         (QPalette.ColorRole.Base, "#ffffff"),
                          (QPalette.ColorRole.AlternateBase, "#f7f8fa"),
-                         (QPalette.ColorRole.Button, "#f7f8fa"), (QPalette.ColorRole.Text, "#202228"),
+                         (QPalette.ColorRole.Button, "#f7f8fa"),
+                         (QPalette.ColorRole.Text, "#202228"),
                          (QPalette.ColorRole.WindowText, "#202228"),
                          (QPalette.ColorRole.ButtonText, "#202228"),
                          (QPalette.ColorRole.Highlight, "#4a6fa5"),
@@ -207,6 +213,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    # Qt aborts the process (naming one wrong library) when its X11 plugin cannot load: ask first.
+    cannot_open = check_before_qt()
+    if cannot_open is not None:
+        print(cannot_open, file=sys.stderr)
+        return 3
     previous_handler = qInstallMessageHandler(_qt_messages)
     app = _application(sys.argv[0] if sys.argv else "sketchstudio")
 

@@ -2,31 +2,29 @@
 
 The engine (`sketchstudio.tasks.assist`) runs in the worker and returns three kinds of hint, all
 previewed over the drawing without changing it: small point moves (green arrows and a dashed ghost
-of the adjusted strokes), strokes that argue against the target (a blue halo), and where new ink
-would help (a faint green wash over the empty canvas). Accept all moves, or one stroke's move, as an
+of the adjusted strokes), strokes that argue against the target (a violet halo), and where new ink
+would help (a faint green wash over the empty canvas). The colours are the tools' palette
+(overlay.py), never the heat scale's red and blue. Accept all moves, or one stroke's move, as an
 undoable edit; the probabilities shown were measured by re-rendering the edited drawing.
 """
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QLabel, QListWidget, QListWidgetItem, QPushButton, QWidget
 
+from ..progress import TaskState
 from ..sketch import Sketch
 from ..tasks.assist import DEFAULT_BUDGET, AssistResult, assist
 from ..tasks.displacement import flat_points
-from .panels import Studio, register_panel
+from .overlay import HINT, HINT_GHOST, RECONSIDER, RECONSIDER_TEXT
+from .panels import Studio
 from .tool_panel import ToolPanel
 
-MOVE = QColor(27, 120, 55)
-GHOST = QColor(27, 120, 55, 190)
-AGAINST = QColor(33, 102, 172, 80)
-INK_HELP_RGB = (27, 120, 55)
+INK_HELP_RGB = (HINT.red(), HINT.green(), HINT.blue())
 INK_HELP_ALPHA = 150          # at the strongest pixel
 
 
-@register_panel
 class AssistPanel(ToolPanel):
     title = "Assist"
     overlay_name = "assist"
@@ -36,8 +34,8 @@ class AssistPanel(ToolPanel):
 
     def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
         super().__init__(studio, parent)
-        self.add_intro("Assisted drawing", "How to change the drawing so the model sees what you "
-                       "mean: small moves, strokes to reconsider, and where ink would help.")
+        self.add_intro("Assisted drawing", "Small moves, strokes to reconsider and where ink would "
+                       "help, so the model sees what you mean.")
         self.add_form()
         self.class_combo.setToolTip("The class you mean to draw")
         self.add_run_row()
@@ -45,9 +43,17 @@ class AssistPanel(ToolPanel):
         self.summary = QLabel("—")
         self.summary.setWordWrap(True)
         self.layout_.addWidget(self.summary)
+        # Accepting sits right under the verdict, so it never falls below the fold at 1280x800.
+        self.accept_one = QPushButton("Accept this stroke")
+        self.accept_one.setToolTip("Accept only the selected stroke's move")
+        self.accept_one.setProperty("needsResult", True)
+        self.accept_one.clicked.connect(self.accept_selected)
+        self.add_accept_row([self.accept_one])
+        self.accept_button.setText("Accept all moves")
+        self.discard_button.setText("Dismiss")
         self.hint_list = QListWidget()
         self.hint_list.setMinimumHeight(90)
-        self.hint_list.setMaximumHeight(150)
+        self.hint_list.setMaximumHeight(112)
         self.hint_list.setToolTip("Double-click a move to accept that stroke's hint alone")
         self.hint_list.itemDoubleClicked.connect(lambda _item: self.accept_selected())
         self.hint_list.itemSelectionChanged.connect(self._hint_selected)
@@ -59,13 +65,6 @@ class AssistPanel(ToolPanel):
             box.setChecked(True)
             box.toggled.connect(lambda _on: self._draw_overlay())
             self.layout_.addWidget(box)
-        self.accept_one = QPushButton("Accept this stroke")
-        self.accept_one.setToolTip("Accept only the selected stroke's move")
-        self.accept_one.setProperty("needsResult", True)
-        self.accept_one.clicked.connect(self.accept_selected)
-        self.add_accept_row([self.accept_one])
-        self.accept_button.setText("Accept all moves")
-        self.discard_button.setText("Dismiss")
         self.layout_.addStretch(1)
         self.on_model(None)
 
@@ -73,35 +72,42 @@ class AssistPanel(ToolPanel):
         target, budget = self.chosen_class(), self.budget()
 
         def run(model, progress, cancelled):
-            return assist(sketch, model, target=target, budget=budget,
-                          progress=lambda f: progress(f, None), cancelled=cancelled)
+            state = TaskState.from_callables(progress=lambda f: progress(f, None),
+                                             cancelled=cancelled)
+            return assist(sketch, model, target=target, budget=budget, state=state)
         return run
 
     def show_result(self, sketch: Sketch, result: AssistResult) -> None:
         moves = [h for h in result.hints if h.kind == "move"]
         against = [h for h in result.hints if h.kind == "against"]
         gain = result.after - result.before
+        notes = ("<br>" + "<br>".join(result.notes)) if result.notes else ""
         self.summary.setText(
-            f"<b>{result.target}</b>: {result.before:.0%} now → <b>{result.after:.0%}</b> with every "
-            f"move ({gain:+.0%}, measured by re-rendering). Without them the model reads "
-            f"{result.predicted}." + ("<br>" + "<br>".join(result.notes) if result.notes else ""))
+            f"<b>{result.target}</b>: {result.before:.0%} now → <b>{result.after:.0%}</b> with "
+            f"every move ({gain:+.0%}, measured by re-rendering; {result.robust_before:.0%} → "
+            f"{result.robust_after:.0%} averaged over {result.robust_renders} slightly varied "
+            f"renderings). Without them the model reads {result.predicted}." + notes)
         self.hint_list.clear()
         for hint in moves:
             v = hint.values
-            item = QListWidgetItem(f"Stroke {hint.stroke}: move (up to {v['max_displacement']:.1%}) "
-                                   f"→ {v['after']:.0%} alone ({v['gain']:+.0%})")
-            item.setForeground(MOVE)
+            item = QListWidgetItem(f"Stroke {hint.stroke}: move (up to "
+                                   f"{v['max_displacement']:.1%}) → {v['after']:.0%} alone "
+                                   f"({v['gain']:+.0%})")
+            item.setForeground(HINT)
             item.setData(Qt.ItemDataRole.UserRole, (hint.stroke, "move"))
             self.hint_list.addItem(item)
         for hint in against:
             item = QListWidgetItem(f"Stroke {hint.stroke}: argues against {result.target} "
                                    f"(P-SLA {hint.values['sla']:+.3g})")
-            item.setForeground(QColor(33, 102, 172))
+            item.setForeground(RECONSIDER_TEXT)
             item.setData(Qt.ItemDataRole.UserRole, (hint.stroke, "against"))
             self.hint_list.addItem(item)
         if not result.hints:
             self.hint_list.addItem("No hint: nothing within the budget raises the target.")
         self.accept_button.setEnabled(bool(moves))
+        # Dismiss clears a preview; with no hint at all there is nothing on the canvas to dismiss
+        # but the ink map, which is a hint too.
+        self.discard_button.setEnabled(bool(result.hints) or bool(result.ink_help.any()))
         self.status.setText("")
         self._draw_overlay()
         self._hint_selected()
@@ -116,12 +122,12 @@ class AssistPanel(ToolPanel):
         moved = [h.stroke for h in result.hints if h.kind == "move"]
         if self.show_moves.isChecked() and moved:
             edited = result.apply(moved)
-            layer.set_ghost([edited.strokes[k].points for k in moved], GHOST)
+            layer.set_ghost([edited.strokes[k].points for k in moved], HINT_GHOST)
             starts = flat_points(sketch)
-            layer.set_arrows(starts, starts + result.displacement, MOVE)
+            layer.set_arrows(starts, starts + result.displacement, HINT)
         if self.show_against.isChecked():
             layer.set_halos([sketch.strokes[h.stroke].points for h in result.hints
-                             if h.kind == "against"], AGAINST)
+                             if h.kind == "against"], RECONSIDER)
         if self.show_ink.isChecked() and result.ink_help.size:
             rgba = np.zeros(result.ink_help.shape + (4,), np.uint8)
             rgba[..., :3] = INK_HELP_RGB
@@ -157,3 +163,8 @@ class AssistPanel(ToolPanel):
     def clear_result(self) -> None:
         self.summary.setText("—")
         self.hint_list.clear()
+
+    def clear(self) -> None:
+        """Back to a blank panel (the window's New): no hints, nothing on the canvas."""
+        self.discard()
+        self.status.setText("")

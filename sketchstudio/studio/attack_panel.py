@@ -6,43 +6,67 @@ dashed ghost, arrows from each point to where it moved) and becomes an undoable 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QCheckBox, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
+from ..progress import TaskState
 from ..sketch import Sketch
-from ..tasks.attack import DEFAULT_BUDGET, DEFAULT_STEPS, RESTARTS, attack
+from ..tasks.attack import DEFAULT_BUDGET, DEFAULT_STEPS, RESTARTS, Iteration, attack
 from ..tasks.displacement import apply as apply_displacement
 from ..tasks.displacement import flat_points, split
-from .panels import Studio, register_panel
+from .overlay import ATTACK, ATTACK_ARROWS
+from .panels import Studio
 from .plots import _style
 from .tool_panel import ToolPanel
 
-GHOST = QColor(178, 24, 43, 170)
-ARROWS = QColor(178, 24, 43)
-# Curve colours: the original class, the target (or the strongest other class), then the rest.
-CURVE_COLOURS = [(33, 102, 172), (178, 24, 43), (120, 120, 130), (170, 170, 178)]
+# Curve colours: the class to leave in dark grey, the class the edit pushes toward in the attack's
+# amber (never the heat scale's red or blue: see overlay.py), then the rest in light greys.
+CURVE_COLOURS = [(60, 62, 70), (ATTACK_ARROWS.red(), ATTACK_ARROWS.green(), ATTACK_ARROWS.blue()),
+                 (150, 150, 160), (195, 195, 202)]
 CURVES = 4
 
 
+def whole_step(count: int, ticks: int = 6) -> int:
+    """A tick spacing of 1, 2 or 5 times a power of ten giving at most about `ticks` ticks."""
+    raw = max(count - 1, 1) / ticks
+    power = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+    for factor in (1, 2, 5, 10):
+        if factor * power >= raw:
+            return max(1, int(factor * power))
+    return max(1, int(10 * power))
+
+
 class IterationPlot(pg.PlotWidget):
-    """Class probabilities over the attack's iterations; the classes that matter, one line each."""
+    """Class probabilities over the attack's iterations; the classes that matter, one line each.
+
+    The legend is a label under the plot (`legend_label`), so it never covers a line."""
 
     def __init__(self) -> None:
         super().__init__()
-        _style(self, "Probability per iteration")
+        _style(self, "Probability per iteration (card's rendering)")
+        item = self.getPlotItem()
+        item.setLabel("left", "probability", **{"font-size": "8pt", "color": "#50525a"})
+        item.setLabel("bottom", "iteration", **{"font-size": "8pt", "color": "#50525a"})
         self.setYRange(0, 1, padding=0.02)
-        self.setFixedHeight(170)
-        self.legend = self.addLegend(offset=(-4, 4), labelTextSize="8pt")
+        self.setFixedHeight(135)
         self._curves = [self.plot([], [], pen=pg.mkPen(c, width=2)) for c in CURVE_COLOURS]
+        self.legend_label = QLabel()
+        self.legend_label.setObjectName("muted")
+        self.legend_label.setWordWrap(True)
         self.rows: list[np.ndarray] = []
         self.labels: tuple[str, ...] = ()
         self.pinned: list[int] = []
+        self._redraw()
 
     def reset(self, labels: tuple[str, ...], pinned: list[int]) -> None:
         self.rows, self.labels, self.pinned = [], labels, list(pinned)
         self._redraw()
+
+    def clear_plot(self) -> None:
+        self.reset(self.labels, [])
 
     def add(self, probs: np.ndarray) -> None:
         self.rows.append(np.asarray(probs, dtype=float))
@@ -61,21 +85,29 @@ class IterationPlot(pg.PlotWidget):
                 chosen.append(k)
         return chosen
 
+    def legend_entries(self) -> list[tuple[str, tuple[int, int, int]]]:
+        shown = self.shown_classes() if self.rows else []
+        return [(self.labels[k] if k < len(self.labels) else str(k), CURVE_COLOURS[slot])
+                for slot, k in enumerate(shown[:CURVES])]
+
     def _redraw(self) -> None:
-        self.legend.clear()
         history = np.array(self.rows) if self.rows else np.zeros((0, max(len(self.labels), 1)))
         x = np.arange(len(history))
         shown = self.shown_classes()
         for slot, curve in enumerate(self._curves):
             if slot < len(shown) and len(history):
-                k = shown[slot]
-                curve.setData(x, history[:, k])
-                self.legend.addItem(curve, self.labels[k] if k < len(self.labels) else str(k))
+                curve.setData(x, history[:, shown[slot]])
             else:
                 curve.setData([], [])
+        last = max(len(history) - 1, 1)
+        self.setXRange(0, last, padding=0.02)
+        step = whole_step(last + 1)
+        self.getPlotItem().getAxis("bottom").setTickSpacing(step, step)
+        self.legend_label.setText("  ".join(
+            f'<span style="color: rgb{colour}">&#9644;</span>&nbsp;{name}'
+            for name, colour in self.legend_entries()))
 
 
-@register_panel
 class AttackPanel(ToolPanel):
     title = "Attack"
     overlay_name = "attack"
@@ -85,8 +117,8 @@ class AttackPanel(ToolPanel):
 
     def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
         super().__init__(studio, parent)
-        self.add_intro("Adversarial edit", "Moves points, at most the budget each, until the model "
-                       "decides differently. No stroke is added or removed.")
+        self.add_intro("Adversarial edit", "Moves points, at most the budget each, until the "
+                       "model decides differently.")
         form = self.add_form()
         self.class_combo.setToolTip("Untargeted: any class but the current one will do")
         self.strokes_spin = QSpinBox()
@@ -94,28 +126,37 @@ class AttackPanel(ToolPanel):
         self.strokes_spin.setSpecialValueText("all strokes")
         self.strokes_spin.setToolTip("Only the strokes with the largest |SLA| may move "
                                      "(0: all strokes)")
-        form.addRow("Strokes", self.strokes_spin)
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(1, 1000)
         self.steps_spin.setValue(DEFAULT_STEPS)
-        self.steps_spin.setToolTip("Gradient steps at most; it stops as soon as the decision flips")
-        form.addRow("Steps", self.steps_spin)
+        self.steps_spin.setPrefix("steps ")
+        self.steps_spin.setToolTip("Gradient steps at most; it stops as soon as the decision "
+                                   "flips robustly")
+        # Strokes and steps share a row: the panel must fit a 1280x800 screen.
+        row = QHBoxLayout()
+        row.addWidget(self.strokes_spin, 1)
+        row.addWidget(self.steps_spin, 1)
+        form.addRow("Strokes", row)
         self.add_run_row()
-        self.plot = IterationPlot()
-        self.layout_.addWidget(self.plot)
         self.add_rule()
         self.verdict = QLabel("—")
         self.verdict.setWordWrap(True)
         self.layout_.addWidget(self.verdict)
+        # Accepting sits right under the verdict, so it never falls below the fold at 1280x800.
+        self.show_arrows = QCheckBox("Arrows")
+        self.show_arrows.setToolTip("Show an arrow from every point to where it moves")
+        self.show_arrows.setChecked(True)
+        self.show_arrows.toggled.connect(lambda _on: self._draw_overlay())
+        self.add_accept_row()
+        # The arrows switch sits at the end of the accept row (the panel must fit 1280x800).
+        self.layout_.itemAt(self.layout_.count() - 1).layout().addWidget(self.show_arrows)
         self.details = QLabel()
         self.details.setObjectName("muted")
         self.details.setWordWrap(True)
         self.layout_.addWidget(self.details)
-        self.show_arrows = QCheckBox("Show displacement arrows")
-        self.show_arrows.setChecked(True)
-        self.show_arrows.toggled.connect(lambda _on: self._draw_overlay())
-        self.layout_.addWidget(self.show_arrows)
-        self.add_accept_row()
+        self.plot = IterationPlot()
+        self.layout_.addWidget(self.plot)
+        self.layout_.addWidget(self.plot.legend_label)
         self.layout_.addStretch(1)
         self.on_model(None)
 
@@ -131,9 +172,13 @@ class AttackPanel(ToolPanel):
         evaluations = (steps + 1) * (1 + RESTARTS)
 
         def run(model, progress, cancelled):
+            def partial(it: Iteration) -> None:
+                progress(min(it.index / evaluations, 1.0), it.probs)
+
+            state = TaskState.from_callables(progress=lambda f: progress(f, None),
+                                             cancelled=cancelled, partial=partial)
             return attack(sketch, model, target=target, budget=budget, strokes=strokes,
-                          steps=steps, cancelled=cancelled,
-                          on_iteration=lambda i, probs: progress(i / evaluations, probs))
+                          steps=steps, state=state)
         return run
 
     def on_progress(self, fraction: float, payload) -> None:
@@ -153,7 +198,9 @@ class AttackPanel(ToolPanel):
         before = f"{labels[result.original_index]} ({result.original_prob:.0%})"
         after = f"{labels[result.adversarial_index]} ({result.adversarial_prob:.0%})"
         if result.success:
-            self.verdict.setText(f"<b>Flipped</b>: {before} → {after}")
+            self.verdict.setText(f"<b>Flipped</b>: {before} → {after}; also in "
+                                 f"{result.robust_success:.0%} of {result.robust_renders} "
+                                 "slightly varied renderings")
         else:
             self.verdict.setText(f"<b>Not flipped</b> within {result.budget:.1%}: still {after}")
         self.details.setText(
@@ -162,6 +209,8 @@ class AttackPanel(ToolPanel):
             f"{result.iterations} iterations · {result.elapsed_ms:.0f} ms · checked by "
             "re-rendering" + ("\n" + "\n".join(result.notes) if result.notes else ""))
         self.status.setText("")
+        # Nothing to accept when the decision did not change.
+        self.accept_button.setEnabled(bool(result.success and result.strokes_changed))
         self._draw_overlay()
 
     def _draw_overlay(self) -> None:
@@ -172,9 +221,9 @@ class AttackPanel(ToolPanel):
         sketch, result = self.result_sketch, self.result
         starts = flat_points(sketch)
         moved = [k for k, part in enumerate(split(result.displacement, sketch)) if part.any()]
-        layer.set_ghost([result.edited.strokes[k].points for k in moved], GHOST)
+        layer.set_ghost([result.edited.strokes[k].points for k in moved], ATTACK)
         if self.show_arrows.isChecked():
-            layer.set_arrows(starts, starts + result.displacement, ARROWS)
+            layer.set_arrows(starts, starts + result.displacement, ATTACK_ARROWS)
 
     def edited_sketch(self, strokes: list[int] | None = None) -> Sketch:
         if strokes is None:
@@ -187,3 +236,16 @@ class AttackPanel(ToolPanel):
     def clear_result(self) -> None:
         self.verdict.setText("—")
         self.details.setText("")
+        if not self.running:
+            self.plot.clear_plot()
+
+    def on_document(self, sketch: Sketch) -> None:
+        super().on_document(sketch)
+        if self.result is None and not self.running:
+            self.plot.clear_plot()      # a plot without its result (New, an edit) says nothing
+
+    def clear(self) -> None:
+        """Back to a blank panel (the window's New): no result, no plot, nothing on the canvas."""
+        self.discard()
+        self.plot.clear_plot()
+        self.status.setText("")

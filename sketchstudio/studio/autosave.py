@@ -29,18 +29,19 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..errors import UserError
+from ..fsutil import write_atomically
 from ..models import paths
 from ..sketch import Sketch
 from ..sketch.formats import Document
 from ..sketch.formats.native import StrokeTextCache
-from ..sketch.io import load_document, save_document, write_atomically
+from ..sketch.io import load_document, save_document
 from ..textsafe import printable
 from . import journal_lock
 from .damaged import DamagedFiles, regular_file_problem
@@ -67,7 +68,7 @@ def _lock_path(journal: Path) -> Path:
     return journal.with_name(journal.stem + LOCK_SUFFIX)
 
 
-# --- the journal files -----------------------------------------------------------------------------
+# --- the journal files ----------------------------------------------------------------------------
 @dataclass(eq=False)
 class Journal:
     """One autosaved document left by a session that ended without clearing it (a crash).
@@ -126,8 +127,9 @@ def _when(seconds: float) -> str | None:
 def _meta_problem(meta: dict) -> str | None:
     """Why a note's fields cannot be used, or None."""
     saved_at = meta.get("saved_at")
-    if saved_at is not None and (isinstance(saved_at, bool) or not isinstance(saved_at, (int, float))
-                                 or _when(saved_at) is None):
+    bad_time = (isinstance(saved_at, bool) or not isinstance(saved_at, (int, float))
+                or _when(saved_at) is None)
+    if saved_at is not None and bad_time:
         return f"saved_at {str(saved_at)[:40]!r} is not a time"
     strokes = meta.get("strokes")
     if strokes is not None and (isinstance(strokes, bool) or not isinstance(strokes, int)
@@ -251,7 +253,7 @@ def _write_meta(path: Path, meta: dict) -> None:
     write_atomically(path, lambda file: file.write(json.dumps(meta).encode("utf-8")))
 
 
-# --- the writer thread -----------------------------------------------------------------------------
+# --- the writer thread ----------------------------------------------------------------------------
 class JournalWriter:
     """One plain Python thread; the latest intent (write this document / clear) wins.
 
@@ -296,7 +298,8 @@ class JournalWriter:
             self._cond.notify_all()
 
     def supersede(self, journal: Journal) -> None:
-        """Delete `journal` (its lock held) once its drawing, restored into this session, is safe."""
+        """Delete `journal` (its lock held) once its drawing, restored into this session, is
+        safe."""
         with self._cond:
             self._superseded.append(journal)
 
@@ -386,7 +389,7 @@ class JournalWriter:
             journal.discard()
 
 
-# --- the studio side -------------------------------------------------------------------------------
+# --- the studio side ------------------------------------------------------------------------------
 class Autosaver(QObject):
     """Journals the document after every completed edit; removes the journal when it is clean."""
 
@@ -481,7 +484,7 @@ class Autosaver(QObject):
         self.writer.stop()
 
 
-# --- recovery --------------------------------------------------------------------------------------
+# --- recovery -------------------------------------------------------------------------------------
 def restore(window, journal: Journal) -> bool:
     """Make the journal's drawing the window's document: unsaved, undoable, with its original path.
 

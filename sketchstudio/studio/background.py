@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
@@ -22,7 +23,8 @@ POLL_MS = 30
 
 class BackgroundCall:
     def __init__(self, owner: QObject, fn: Callable[[], Any], on_success: Callable[[Any], None],
-                 on_failure: Callable[[str], None], on_done: Callable[[], None] | None = None) -> None:
+                 on_failure: Callable[[str], None],
+                 on_done: Callable[[], None] | None = None) -> None:
         self._owner = owner
         self._fn = fn
         self._on_success, self._on_failure, self._on_done = on_success, on_failure, on_done

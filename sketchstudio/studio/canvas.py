@@ -12,11 +12,25 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import (QBrush, QColor, QFont, QPainter, QPainterPath, QPainterPathStroker, QPen,
-                           QTransform)
-from PySide6.QtWidgets import (QFrame, QGraphicsItem,
-                               QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem,
-                               QGraphicsView, QStyleOptionGraphicsItem)
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QPainter,
+    QPainterPath,
+    QPainterPathStroker,
+    QPen,
+    QTransform,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+    QStyleOptionGraphicsItem,
+)
 
 from ..sketch import Sketch, Stroke
 from .document import StudioDocument
@@ -55,7 +69,7 @@ class StrokeItem(QGraphicsItem):
         if stroke.pressure is not None and len(pts) > 1:
             p = np.clip(stroke.pressure, 0.0, 1.0)
             seg = (p[:-1] + p[1:]) / 2.0
-            self._widths = [width * (0.3 + 1.1 * float(v)) for v in seg]
+            self._widths: list[float] | None = [width * (0.3 + 1.1 * float(v)) for v in seg]
         else:
             self._widths = None
         self._max_width = max(self._widths) if self._widths else width
@@ -99,7 +113,8 @@ class StrokeItem(QGraphicsItem):
     def update_tooltip(self) -> None:
         text = f"stroke {self.index}"
         if self.heat is not None:
-            verdict = "helps" if self.heat.value > 0 else "hurts" if self.heat.value < 0 else "neutral"
+            value = self.heat.value
+            verdict = "helps" if value > 0 else "hurts" if value < 0 else "neutral"
             text += f"  ·  {self.heat.value:+.4g} ({verdict}, {self.heat.method})"
         self.setToolTip(text)
 
@@ -149,7 +164,7 @@ class StrokeItem(QGraphicsItem):
             painter.drawPath(self._path)
 
 
-def restack(items: list["StrokeItem"]) -> None:
+def restack(items: list[StrokeItem]) -> None:
     """Make z increase along the stroke order, changing as few items as possible.
 
     A changed z repaints the item, so z is not simply the index: erasing stroke 3 of 1,000 must not
@@ -185,9 +200,7 @@ class Pointer:
 
 
 class SketchCanvas(QGraphicsView):
-    zoomChanged = Signal(float)
     filesDropped = Signal(list)          # [path str]
-    selectionChangedIndices = Signal(tuple)
 
     def __init__(self, document: StudioDocument, parent=None) -> None:
         super().__init__(parent)
@@ -199,14 +212,13 @@ class SketchCanvas(QGraphicsView):
         self.show_heat = True
         self.tool = None
         self._pan_from = None
-        self._syncing = False
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setBackgroundBrush(QBrush(BACKGROUND))
-        # Panning is by drag (pan tool, middle button) and zoom by wheel: scroll bars only add noise.
+        # Panning is by drag (pan tool, middle button), zoom by wheel: scroll bars only add noise.
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setMouseTracking(True)
@@ -247,7 +259,6 @@ class SketchCanvas(QGraphicsView):
 
         self.overlays: dict[str, Overlay] = {}
         self._heat_queue: list[StrokeItem] = []
-        self.scene_.selectionChanged.connect(self._selection_changed)
         document.changed.connect(self._document_changed)
         self._page_rect = QRectF(0, 0, PAGE, PAGE)
         self._width_basis = PAGE
@@ -331,39 +342,34 @@ class SketchCanvas(QGraphicsView):
 
     def sync(self, sketch: Sketch) -> None:
         """Make the items match the snapshot, reusing items whose stroke is the same object."""
-        self._syncing = True
-        try:
-            width = self.stroke_width
-            old = {id(item.stroke): item for item in self.items_}
-            # Only selected strokes can be selected or dragged away from their place (tools.py):
-            # one query here saves two Qt calls per stroke on every edit.
-            selected = {id(item) for item in self.scene_.selectedItems()}
-            new_items: list[StrokeItem] = []
-            for k, stroke in enumerate(sketch.strokes):
-                item = old.pop(id(stroke), None)
-                if item is not None and item.width == width:
-                    if item.index != k:
-                        item.index = k
-                        item.update_tooltip()
-                    if id(item) in selected:
-                        item.setSelected(False)
-                        item.setPos(0, 0)
-                else:
-                    if item is not None:
-                        old[id(stroke)] = item
-                    item = StrokeItem(k, stroke, width)
-                    self.scene_.addItem(item)
-                item.set_erasing(False)
-                new_items.append(item)
-            for item in old.values():
-                self.scene_.removeItem(item)
-            restack(new_items)
-            self.items_ = new_items
-            self._apply_heat()
-            self._place_hint()
-        finally:
-            self._syncing = False
-        self._selection_changed()
+        width = self.stroke_width
+        old = {id(item.stroke): item for item in self.items_}
+        # Only selected strokes can be selected or dragged away from their place (tools.py):
+        # one query here saves two Qt calls per stroke on every edit.
+        selected = {id(item) for item in self.scene_.selectedItems()}
+        new_items: list[StrokeItem] = []
+        for k, stroke in enumerate(sketch.strokes):
+            item = old.pop(id(stroke), None)
+            if item is not None and item.width == width:
+                if item.index != k:
+                    item.index = k
+                    item.update_tooltip()
+                if id(item) in selected:
+                    item.setSelected(False)
+                    item.setPos(0, 0)
+            else:
+                if item is not None:
+                    old[id(stroke)] = item
+                item = StrokeItem(k, stroke, width)
+                self.scene_.addItem(item)
+            item.set_erasing(False)
+            new_items.append(item)
+        for item in old.values():
+            self.scene_.removeItem(item)
+        restack(new_items)
+        self.items_ = new_items
+        self._apply_heat()
+        self._place_hint()
 
     # --- overlays --------------------------------------------------------------------------------
     def overlay(self, name: str) -> Overlay:
@@ -421,15 +427,6 @@ class SketchCanvas(QGraphicsView):
         wanted = set(indices)
         for item in self.items_:
             item.setSelected(item.index in wanted)
-
-    def _selection_changed(self) -> None:
-        if self._syncing:
-            return
-        try:
-            indices = self.selected_indices()
-        except RuntimeError:   # the scene is being destroyed with its items
-            return
-        self.selectionChangedIndices.emit(indices)
 
     def items_at(self, pos: QPointF, radius_px: float = 6.0,
                  since: QPointF | None = None) -> list[StrokeItem]:
@@ -540,7 +537,6 @@ class SketchCanvas(QGraphicsView):
             return
         self.scale(target / current, target / current)
         self._place_hint()
-        self.zoomChanged.emit(self.zoom)
 
     def zoom_in(self) -> None:
         anchor = self.transformationAnchor()
@@ -567,7 +563,6 @@ class SketchCanvas(QGraphicsView):
         self.setTransform(QTransform.fromScale(scale, scale))
         self.centerOn(target.center())
         self._place_hint()
-        self.zoomChanged.emit(self.zoom)
 
     def pan_by(self, dx: float, dy: float) -> None:
         h, v = self.horizontalScrollBar(), self.verticalScrollBar()

@@ -15,7 +15,7 @@ from ..sketch import Sketch
 
 
 class SnapshotCommand(QUndoCommand):
-    def __init__(self, document: "StudioDocument", before: Sketch, after: Sketch, text: str,
+    def __init__(self, document: StudioDocument, before: Sketch, after: Sketch, text: str,
                  selection: tuple[int, ...] = ()) -> None:
         super().__init__(text)
         self._document = document

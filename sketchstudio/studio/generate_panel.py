@@ -1,9 +1,11 @@
 """Generate panel: what a generator makes of the drawing, and which strokes made each part of it.
 
 After every edit the generator runs once in the worker (`tasks.generate.generate`) and its image is
-shown here. Drag a rectangle on the image (or take the whole image): the window then explains the
-mean output inside it per stroke, with the chosen method, and colours the strokes as for a
-classifier. The output can also lie behind the canvas as a faint "what comes next" ghost.
+shown here: the input's ink in dark grey, what the generator adds in colour (for the default fill
+generator: every region the drawing encloses). Click an area it made (a filled region) or drag a
+rectangle (or take the whole image): the window then explains the mean output there per stroke,
+with the chosen method, and colours the strokes as for a classifier. What the generator adds can
+also lie behind the canvas as a ghost.
 """
 from __future__ import annotations
 
@@ -13,37 +15,65 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..explain import Attribution
+from ..progress import TaskState
 from ..sketch import Sketch
 from ..tasks.generate import GenerationResult, Region, RegionMean, generate, region_from_rect
 from .overlay import rgba_image
-from .panels import Studio, TaskPanel, _heading, _rule, register_panel
+from .panels import Studio, TaskPanel, _heading, _rule
 from .worker import ModelInfo
 
+HINT = "Click a green area, or drag a rectangle, to see which strokes made it."
 GHOST_RGB = (46, 125, 50)
 REGION = QColor(178, 24, 43)
+INPUT_INK_RGB = np.array([60, 62, 70], np.float32)
+ADDED_RGB = np.array([102, 187, 106], np.float32)     # GHOST_RGB, lighter: the area under strokes
+PAPER_RGB = np.array([255, 255, 255], np.float32)
+
+
+def display_image(result: GenerationResult) -> np.ndarray:
+    """(H, W, 4) uint8 picture of a generator's output: the input's ink dark grey and what the
+    generator added in green, on white, when the output is ink in the input's pixels; the output
+    as it is (to_uint8) otherwise."""
+    h, w = result.image.shape[:2]
+    alpha = np.full((h, w, 1), 255, np.uint8)
+    if result.output_ink is None or not result.same_frame or result.input_ink.shape != (h, w):
+        return np.concatenate([result.to_uint8(), alpha], axis=2)
+    added = result.added_ink()[..., None]
+    ink = np.clip(result.input_ink, 0.0, 1.0)[..., None]
+    rgb = PAPER_RGB * (1 - added) + ADDED_RGB * added
+    rgb = rgb * (1 - ink) + INPUT_INK_RGB * ink
+    return np.concatenate([np.round(rgb).astype(np.uint8), alpha], axis=2)
 
 
 class RegionImage(QWidget):
     """An image, scaled to fit, on which a rectangle is dragged; reports it in image pixels."""
 
     regionDragged = Signal(float, float, float, float)   # x0, y0, x1, y1 in image pixels
+    clicked = Signal(float, float)                      # x, y in image pixels
 
     def __init__(self) -> None:
         super().__init__()
         self.image: QImage | None = None
         self.region: Region | None = None
+        self.mask: QImage | None = None     # a clicked area, drawn translucent over the image
         self._drag_from: QPointF | None = None
         self._drag_to: QPointF | None = None
         self.setMinimumSize(200, 200)
         self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setToolTip("Drag a rectangle: which strokes made this part of the picture?")
+        self.setToolTip("Click a filled area, or drag a rectangle: which strokes made this part "
+                        "of the picture?")
 
     def set_image(self, image: QImage | None) -> None:
         self.image = image
         self.update()
 
-    def set_region(self, region: Region | None) -> None:
+    def set_region(self, region: Region | None, mask: np.ndarray | None = None) -> None:
         self.region = region
+        self.mask = None
+        if mask is not None:
+            rgba = np.zeros(mask.shape + (4,), np.uint8)
+            rgba[mask] = (REGION.red(), REGION.green(), REGION.blue(), 110)
+            self.mask = rgba_image(rgba)
         self.update()
 
     def image_rect(self) -> QRectF:
@@ -78,6 +108,8 @@ class RegionImage(QWidget):
         painter.setPen(pen)
         if self._drag_from is not None and self._drag_to is not None:
             painter.drawRect(QRectF(self._drag_from, self._drag_to).normalized())
+        elif self.mask is not None:
+            painter.drawImage(self.image_rect(), self.mask)
         elif self.region is not None:
             painter.drawRect(QRectF(self.from_image(self.region.x0, self.region.y0),
                                     self.from_image(self.region.x1, self.region.y1)))
@@ -96,12 +128,15 @@ class RegionImage(QWidget):
         if self._drag_from is None:
             return
         a, b = self.to_image(self._drag_from), self.to_image(event.position())
+        moved = (event.position() - self._drag_from).manhattanLength()
         self._drag_from = self._drag_to = None
         self.update()
-        self.regionDragged.emit(a.x(), a.y(), b.x(), b.y())
+        if moved < 4:      # a click, not a drag: the area under it
+            self.clicked.emit(b.x(), b.y())
+        else:
+            self.regionDragged.emit(a.x(), a.y(), b.x(), b.y())
 
 
-@register_panel
 class GeneratePanel(TaskPanel):
     title = "Generate"
     tasks = ("generate",)
@@ -111,6 +146,8 @@ class GeneratePanel(TaskPanel):
         self.output: GenerationResult | None = None
         self.output_sketch: Sketch | None = None
         self.region: Region | None = None
+        self.mask: np.ndarray | None = None
+        self.clicked_at: tuple[float, float] | None = None   # the pixel a clicked area holds
         self._pending = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
@@ -118,6 +155,7 @@ class GeneratePanel(TaskPanel):
         layout.addWidget(_heading("Generated image"))
         self.view = RegionImage()
         self.view.regionDragged.connect(self._region_dragged)
+        self.view.clicked.connect(self._clicked)
         layout.addWidget(self.view, 1)
         row = QHBoxLayout()
         self.whole_button = QPushButton("Whole image")
@@ -130,13 +168,14 @@ class GeneratePanel(TaskPanel):
         row.addWidget(self.clear_button)
         row.addStretch(1)
         layout.addLayout(row)
-        self.region_label = QLabel("Drag a rectangle on the image to see which strokes made it.")
+        self.region_label = QLabel(HINT)
         self.region_label.setObjectName("muted")
         self.region_label.setWordWrap(True)
         layout.addWidget(self.region_label)
         layout.addWidget(_rule())
-        self.ghost_check = QCheckBox("Show as a ghost behind the drawing (what comes next)")
-        self.ghost_check.setToolTip("The ink the generator adds, faintly, behind your strokes")
+        self.ghost_check = QCheckBox("Show what it adds behind the drawing")
+        self.ghost_check.setToolTip("What the generator adds (the filled regions), in green, "
+                                    "behind your strokes")
         self.ghost_check.toggled.connect(lambda _on: self._draw_ghost())
         layout.addWidget(self.ghost_check)
         self.stats = QLabel()
@@ -164,24 +203,32 @@ class GeneratePanel(TaskPanel):
             self._timer.start()       # a tool is busy: try again shortly
             return
         sketch = self.studio.document.sketch
-        self.studio.run_task("Generate", lambda model, progress, cancelled:
-                             generate(sketch, model, cancelled),
+        self.studio.run_task("Generate", lambda model, progress, cancelled: generate(
+                                 sketch, model, TaskState.from_callables(progress, cancelled)),
                              lambda result: self._generated(sketch, result), quiet=True)
 
     def _generated(self, sketch: Sketch, result: GenerationResult) -> None:
         if sketch is not self.studio.document.sketch:
             return
         self.output, self.output_sketch = result, sketch
-        self.view.set_image(rgba_image(np.dstack([result.to_uint8(),
-                                                  np.full(result.image.shape[:2], 255, np.uint8)])))
+        self.view.set_image(rgba_image(display_image(result)))
         s = result.stats
         text = f"{result.width}×{result.height}, {result.channels} channel(s) · " \
                f"{result.elapsed_ms:.0f} ms"
         if "added_ink_fraction" in s:
-            text += f" · ink added on {s['added_ink_fraction']:.1%} of the pixels"
+            text += f" · adds {s['added_ink_fraction']:.1%} of the pixels (green)"
+        if result.description:
+            text = f"Output: {result.description}.\n" + text
         self.stats.setText(text + ("\n" + "\n".join(result.notes) if result.notes else ""))
-        if self.region is not None and (self.region.x1 > result.width
-                                        or self.region.y1 > result.height):
+        if self.clicked_at is not None:
+            # The drawing changed: follow the area under the same pixel, if it is still there.
+            mask = result.region_at(*self.clicked_at)
+            if mask is None:
+                self.set_region(None)
+            elif self.mask is None or not np.array_equal(mask, self.mask):
+                self._set_area(mask, self.clicked_at)
+        elif self.region is not None and (self.region.x1 > result.width
+                                          or self.region.y1 > result.height):
             self.set_region(None)
         self._draw_ghost()
 
@@ -209,15 +256,33 @@ class GeneratePanel(TaskPanel):
             return
         self.set_region(region)
 
+    def _clicked(self, x: float, y: float) -> None:
+        if self.output is None:
+            return
+        mask = self.output.region_at(x, y)
+        if mask is None:
+            self.region_label.setText("Nothing the generator made is under that pixel: click a "
+                                      "green area, or drag a rectangle.")
+            return
+        self._set_area(mask, (x, y))
+
+    def _set_area(self, mask: np.ndarray, at: tuple[float, float]) -> None:
+        objective = RegionMean(mask=mask)
+        self.region, self.mask, self.clicked_at = objective.region, mask, at
+        self.view.set_region(objective.region, mask)
+        self.region_label.setText(f"Explaining the mean output over the clicked area "
+                                  f"({int(mask.sum())} pixels)…")
+        self.studio.set_objective(objective)
+
     def explain_whole(self) -> None:
         if self.output is not None:
             self.set_region(self.output.whole_region())
 
     def set_region(self, region: Region | None) -> None:
-        self.region = region
+        self.region, self.mask, self.clicked_at = region, None, None
         self.view.set_region(region)
         if region is None:
-            self.region_label.setText("Drag a rectangle on the image to see which strokes made it.")
+            self.region_label.setText(HINT)
             self.studio.set_objective(None)
             return
         self.region_label.setText(f"Explaining the mean output in x {region.x0}–{region.x1}, "
@@ -227,7 +292,7 @@ class GeneratePanel(TaskPanel):
     # --- told by the window ----------------------------------------------------------------------
     def on_model(self, info: ModelInfo | None) -> None:
         self.output = self.output_sketch = None
-        self.region = None
+        self.region, self.mask, self.clicked_at = None, None, None
         self.view.set_image(None)
         self.view.set_region(None)
         self.studio.canvas.overlay("generate").clear()
@@ -247,7 +312,12 @@ class GeneratePanel(TaskPanel):
         if self.region is None or result.objective != RegionMean.name:
             return
         total = float(np.sum(result.strokes))
+        where = (f"Clicked area ({int(self.mask.sum())} pixels)" if self.mask is not None else
+                 f"Region x {self.region.x0}–{self.region.x1}, y {self.region.y0}–{self.region.y1}")
+        positive = np.clip(np.asarray(result.strokes, dtype=float), 0.0, None)
+        top_share = float(positive.max() / positive.sum()) if positive.sum() > 0 else None
         self.region_label.setText(
-            f"Region x {self.region.x0}–{self.region.x1}, y {self.region.y0}–{self.region.y1}: "
-            f"mean {result.score_full:.3f} (blank canvas {result.score_blank:.3f}); strokes "
-            f"account for {total:+.3f}. Red strokes made it, blue ones held it back.")
+            f"{where}: mean {result.score_full:.3f} (blank canvas {result.score_blank:.3f}); "
+            f"strokes account for {total:+.3f}"
+            + (f", the reddest stroke for {top_share:.0%} of what helps" if top_share else "")
+            + f" ({result.method}). Red strokes made it, blue ones held it back.")

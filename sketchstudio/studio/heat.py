@@ -8,7 +8,7 @@ from PySide6.QtGui import QColor
 
 from ..explain import Attribution
 from ..explain.colormap import heat_rgb, symmetric_scale
-from ..explain.methods import method_label
+from ..explain.registry import method_label
 from ..sketch import Sketch
 
 INK = QColor(34, 34, 38)
@@ -17,7 +17,8 @@ INK = QColor(34, 34, 38)
 def heat_scale(result: Attribution) -> float:
     """As `save_heat_png` does it: segments set the scale when there are any."""
     if result.segments:
-        return symmetric_scale(np.concatenate([np.asarray(s, dtype=float) for s in result.segments]))
+        values = [np.asarray(s, dtype=float) for s in result.segments]
+        return symmetric_scale(np.concatenate(values))
     return symmetric_scale(result.strokes)
 
 
@@ -49,7 +50,8 @@ class HeatMap:
         for k, stroke in enumerate(sketch.strokes):
             segments = None
             if result.segments is not None and len(stroke) > 1:
-                segments = _qcolors(heat_rgb(np.asarray(result.segments[k], dtype=float), self.scale))
+                values = np.asarray(result.segments[k], dtype=float)
+                segments = _qcolors(heat_rgb(values, self.scale))
             self._by_id[id(stroke)] = StrokeHeat(float(result.strokes[k]), colours[k], segments,
                                                  method_label(result.method))
 

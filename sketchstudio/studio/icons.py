@@ -15,7 +15,8 @@ def _pen(colour: QColor = STROKE, width: float = 1.8) -> QPen:
 
 def _pen_icon(p: QPainter) -> None:
     p.setPen(_pen())
-    body = QPolygonF([QPointF(17, 3), QPointF(21, 7), QPointF(8, 20), QPointF(3, 21), QPointF(4, 16)])
+    body = QPolygonF([QPointF(17, 3), QPointF(21, 7), QPointF(8, 20), QPointF(3, 21),
+                      QPointF(4, 16)])
     p.drawPolygon(body)
     p.drawLine(QPointF(14.5, 5.5), QPointF(18.5, 9.5))
 

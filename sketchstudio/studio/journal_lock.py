@@ -15,10 +15,11 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import BinaryIO
 
-if os.name == "nt":
+if sys.platform == "win32":
     import msvcrt
 else:
     import fcntl
@@ -49,11 +50,11 @@ class JournalLock:
         """Give the lock up; `remove` deletes the lock file first, while it is still held, so that
         nobody can take the lock of a name that is about to disappear."""
         file, self._file = self._file, None
-        if remove and os.name != "nt":
+        if remove and sys.platform != "win32":
             _unlink(self.path)
         if file is not None:
             file.close()    # closing the file releases the lock
-        if remove and os.name == "nt":      # Windows cannot delete a file that is open
+        if remove and sys.platform == "win32":      # Windows cannot delete a file that is open
             _unlink(self.path)
 
 
@@ -67,7 +68,7 @@ def _unlink(path: Path) -> None:
 def _try_lock(file: BinaryIO) -> bool:
     """True when this open file now holds the lock, False when another one holds it."""
     try:
-        if os.name == "nt":
+        if sys.platform == "win32":
             file.seek(0)
             msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
         else:
@@ -86,7 +87,7 @@ def _try_lock(file: BinaryIO) -> bool:
 def create(path: Path) -> JournalLock:
     """Lock `path` (a new, unique name) for this session. The file only appears under its name
     once it is locked, so no other studio can ever find it unlocked while this one runs."""
-    if os.name == "nt":
+    if sys.platform == "win32":
         # Windows refuses to delete a file another process has open, which closes the same gap.
         file = open(path, "xb")
         if not _try_lock(file):
@@ -111,7 +112,7 @@ def claim(path: Path) -> JournalLock | None:
     ours to offer, restore or discard); None while a session holds it."""
     try:
         # Created when missing: journals written by older versions have no lock file.
-        file = open(path, "ab")
+        file: BinaryIO = open(path, "ab")
     except FileNotFoundError:
         return None     # the folder itself went away
     except OSError as exc:
@@ -130,7 +131,7 @@ def claim(path: Path) -> JournalLock | None:
             return None
         # The owner may have removed the file (a normal exit) between our open and our lock:
         # then what we hold is a lock on nothing.
-        if os.name != "nt" and not _same_file(file, path):
+        if sys.platform != "win32" and not _same_file(file, path):
             file.close()
             return None
     except BaseException:

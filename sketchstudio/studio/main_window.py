@@ -8,40 +8,53 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QFileDialog, QFrame, QLabel,
-                               QMainWindow, QMessageBox, QProgressBar, QScrollArea, QTabWidget,
-                               QToolBar, QToolButton)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QScrollArea,
+    QTabWidget,
+    QToolBar,
+    QToolButton,
+)
 
 from ..errors import UserError
 from ..explain import Attribution
-from ..explain.methods import method_label
+from ..explain.registry import method_label
+from ..models.tasks import ModelTask
 from ..sketch import Sketch
-from ..sketch.formats import Document, FORMATS, format_for
+from ..sketch.formats import FORMATS, Document, format_for
 from ..sketch.io import save_document, save_sketch
+from . import file_filters
 from .browser import DrawingBrowser
 from .canvas import SketchCanvas
 from .document import StudioDocument
 from .heat import HeatMap
 from .icons import icon
-from .panels import METHOD_HELP, PANELS, TaskPanel
-# Each import registers its panel; the tabs follow this order.
-from . import retrieve_panel, generate_panel, assist_panel, attack_panel  # noqa: F401,E402
+from .panel_list import PANELS
+from .panels import METHOD_HELP, TaskPanel
 from .plots import PlotsPanel
 from .reading import FileRead, read_file
 from .settings import MemorySettings, StudioSettings
 from .tools import TOOLS, Tool
-from .worker import (LIVE_METHOD, CURVE_MAX_STROKES, ExplainRequest, ExplainWorker, LoadRequest,
-                     ModelInfo, TaskRequest)
+from .worker import (
+    CURVE_MAX_STROKES,
+    LIVE_METHOD,
+    ExplainRequest,
+    ExplainWorker,
+    LoadRequest,
+    ModelInfo,
+    TaskRequest,
+)
 
 log = logging.getLogger(__name__)
 
-OPEN_FILTER = ("Sketches (*.json *.ndjson *.npz *.svg);;SketchStudio documents (*.json);;"
-               "Quick, Draw! (*.ndjson);;sketch-rnn stroke-3 (*.npz);;SVG (*.svg);;All files (*)")
-IMPORT_FILTER = ("Drawings (*.ndjson *.npz *.svg *.json);;Quick, Draw! (*.ndjson);;"
-                 "sketch-rnn stroke-3 (*.npz);;SVG (*.svg);;SketchStudio documents (*.json)")
-SAVE_FILTER = "SketchStudio document (*.json)"
-EXPORT_FILTERS = {"svg": "SVG drawing (*.svg)", "png": "PNG with heat colours and legend (*.png)",
-                  "ndjson": "Quick, Draw! ndjson (*.ndjson)"}
 # Show the progress bar for live explanations only when they take noticeably long.
 PROGRESS_DELAY_MS = 400
 
@@ -158,7 +171,7 @@ class MainWindow(QMainWindow):
         self.document.changed.connect(self._document_changed)
         self.document.undo_stack.cleanChanged.connect(self._update_title)
         self.document.pathChanged.connect(self._update_title)
-        self.autosave = None    # crash journal (sketchstudio/studio/autosave.py), real sessions only
+        self.autosave = None    # crash journal (studio/autosave.py), real sessions only
         if persist:
             from .autosave import Autosaver
 
@@ -231,12 +244,15 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         K = QKeySequence.StandardKey
-        a = self.actions_ = {}
+        a: dict[str, QAction] = {}
+        self.actions_ = a
         a["new"] = self._action("&New", self.new_document, K.New)
         a["open"] = self._action("&Open…", lambda: self.open_file(), K.Open)
         a["save"] = self._action("&Save", self.save, K.Save)
         a["save_as"] = self._action("Save &As…", self.save_as, K.SaveAs)
         a["import"] = self._action("&Import drawing…", lambda: self.import_file(), "Ctrl+I")
+        a["open_audit"] = self._action("Open au&dit…", lambda: self.open_audit(), tip="Browse a "
+                                       "corpus audit's results; a row opens its drawing")
         a["export"] = self._action("&Export…", lambda: self.export(), "Ctrl+E")
         a["quit"] = self._action("&Quit", self.close, K.Quit)
         undo = self.document.undo_stack.createUndoAction(self, "&Undo")
@@ -325,6 +341,7 @@ class MainWindow(QMainWindow):
             menu.addAction(a[key])
         self.recent_menu = menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        menu.addAction(a["open_audit"])
         menu.addSeparator()
         for key in ("save", "save_as"):
             menu.addAction(a[key])
@@ -415,7 +432,7 @@ class MainWindow(QMainWindow):
                    + [e for e in entries if e.id != default])
         for entry in ordered:
             try:
-                if entry.card().task == "classify":
+                if entry.card().task == ModelTask.CLASSIFY:
                     return entry.id
             except UserError:
                 continue
@@ -424,7 +441,8 @@ class MainWindow(QMainWindow):
     # --- models ----------------------------------------------------------------------------------
     def load_model(self, source: str) -> None:
         self._model_source = source
-        self.model_label.setText(f"Model: loading {Path(source).name if '/' in source else source}…")
+        shown = Path(source).name if "/" in source else source
+        self.model_label.setText(f"Model: loading {shown}…")
         device = None if self.device in (None, "", "auto") else self.device
         self.worker.load_model(LoadRequest(str(source), device))   # cancels the running job
         self._end_job()
@@ -439,20 +457,21 @@ class MainWindow(QMainWindow):
         if self.target not in info.labels:
             self.target = None      # kept when the new model knows the class too
         self.model_label.setText(f"Model: {info.name}")
-        what = f"{len(info.labels)} classes" if info.task == "classify" else f"{info.task} model"
+        what = (f"{len(info.labels)} classes" if info.task == ModelTask.CLASSIFY
+                else f"{info.task} model")
         self.model_label.setToolTip(f"{info.id} · {what} · "
                                     f"{info.spec.size}×{info.spec.size} input\n{info.card_path}")
         self.device_label.setText(f"Device: {info.device}")
         for panel in self.panels:
             panel.on_model(info)
             panel.on_settings(self.method, self.live, self.show_heat)
-        if changed_task and info.task != "classify":
+        if changed_task and info.task != ModelTask.CLASSIFY:
             self.show_panel_for(info.task)
         self.plots.set_task(info.task)
         self._refresh_model_combo()
         self.statusBar().showMessage(f"Loaded {info.name} ({what}) on {info.device}", 5000)
         self.modelReady.emit(info)
-        if info.task != "classify":
+        if info.task != ModelTask.CLASSIFY:
             self._forget_explanation()
 
     def show_panel_for(self, task: str) -> None:
@@ -492,9 +511,10 @@ class MainWindow(QMainWindow):
                     card = entry.card()
                 except UserError:
                     continue
-                what = (f"{len(card.labels)} classes" if card.task == "classify"
+                what = (f"{len(card.labels)} classes" if card.task == ModelTask.CLASSIFY
                         else f"{card.task} model")
-                name = card.name if card.task == "classify" else f"{card.name} ({card.task})"
+                name = (card.name if card.task == ModelTask.CLASSIFY
+                        else f"{card.name} ({card.task})")
                 self.model_combo.addItem(name, entry.id)
                 self.model_combo.setItemData(self.model_combo.count() - 1, f"{entry.id} · {what}",
                                              Qt.ItemDataRole.ToolTipRole)
@@ -547,7 +567,8 @@ class MainWindow(QMainWindow):
 
     def explain_now(self, method: str | None = None) -> None:
         """Explain the current snapshot now; a given method becomes the chosen one (it stays until
-        the user picks another: edits, target changes, model switches and reopened files rerun it)."""
+        the user picks another: edits, target changes, model switches and reopened files rerun
+        it)."""
         if method is not None:
             self.method = method
             self.settings.method = method
@@ -562,7 +583,7 @@ class MainWindow(QMainWindow):
         if self._closing or self._model_source is None:
             return
         info = self.model_info
-        if info is not None and info.task != "classify" and self.objective is None:
+        if info is not None and info.task != ModelTask.CLASSIFY and self.objective is None:
             return      # nothing to attribute until a panel says what (a result, a region)
         sketch = self.document.sketch
         generation = self.worker.submit(ExplainRequest(sketch, method, self.target,
@@ -720,11 +741,11 @@ class MainWindow(QMainWindow):
     def task_running(self) -> bool:
         return self._task is not None
 
-    def _task_for(self, task_id: int) -> "_RunningTask | None":
+    def _task_for(self, task_id: int) -> _RunningTask | None:
         task = self._task
         return task if task is not None and task.task_id == task_id else None
 
-    def _finish_task(self, task_id: int) -> "_RunningTask | None":
+    def _finish_task(self, task_id: int) -> _RunningTask | None:
         task = self._task_for(task_id)
         if task is None:
             return None
@@ -851,16 +872,23 @@ class MainWindow(QMainWindow):
             return False
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Open", self.settings.last_dir("open"),
-                                                  OPEN_FILTER)
+                                                  file_filters.open_filter())
             if not path:
                 return False
         return self._read_file("open", Path(path), index)
+
+    def open_audit(self, path: str | Path | None = None):
+        """File ▸ Open audit…: the results of `sketchstudio audit` as a table (audit_view.py)."""
+        from .audit_view import open_audit
+
+        return open_audit(self, path)
 
     def import_file(self, path: str | Path | None = None, index: int | None = None) -> bool:
         """Replace the drawing with one from a file, as one undoable edit (read as `open_file`)."""
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Import a drawing",
-                                                  self.settings.last_dir("import"), IMPORT_FILTER)
+                                                  self.settings.last_dir("import"),
+                                                  file_filters.import_filter())
             if not path:
                 return False
         return self._read_file("import", Path(path), index)
@@ -895,19 +923,19 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(PROGRESS_DELAY_MS, self, lambda: self._show_read_progress(pending))
         return True
 
-    def _show_read_progress(self, pending: "_PendingRead") -> None:
+    def _show_read_progress(self, pending: _PendingRead) -> None:
         task = self._task
         if self._reading is pending and task is not None and not self._closing:
             self.progress.show()
             self.cancel_button.show()
             self.statusBar().showMessage(f"{task.name}…", 0)
 
-    def _end_read(self, pending: "_PendingRead", loaded: bool) -> None:
+    def _end_read(self, pending: _PendingRead, loaded: bool) -> None:
         if self._reading is pending:
             self._reading = None
             self.fileLoaded.emit(loaded)
 
-    def _file_read(self, pending: "_PendingRead", result: FileRead) -> None:
+    def _file_read(self, pending: _PendingRead, result: FileRead) -> None:
         """The worker's result, on the window's thread: pick a drawing if need be, then apply."""
         if self._reading is not pending or self._closing:
             return
@@ -939,6 +967,8 @@ class MainWindow(QMainWindow):
             native = format_for(path).NAME == "json"
             return result.document.sketch, result.index, result.document if native else None
         drawings = result.drawings
+        if drawings is None:    # an error: the caller reported it before asking for a pick
+            return None
         if len(drawings.sketches) == 1 and not drawings.more and drawings.error is None:
             return drawings.sketches[0], 0, None
         browser = DrawingBrowser(path, drawings, self)
@@ -950,7 +980,7 @@ class MainWindow(QMainWindow):
         finally:
             browser.deleteLater()
 
-    def _apply_open(self, pending: "_PendingRead", sketch: Sketch,
+    def _apply_open(self, pending: _PendingRead, sketch: Sketch,
                     document: Document | None) -> None:
         path = pending.path
         native = document is not None
@@ -964,14 +994,14 @@ class MainWindow(QMainWindow):
             self.document.set_path(path if native else None)
         self.canvas.reset_page(sketch)
         self._forget_explanation()
-        if native:
+        if document is not None:
             self._apply_document_settings(document)
         self.settings.add_recent(path)
         self.settings.set_last_dir("open", path)
         note = "; Undo brings back what was drawn meanwhile" if changed else ""
         self.statusBar().showMessage(f"Opened {path.name}: {len(sketch)} strokes{note}", 5000)
 
-    def _apply_import(self, pending: "_PendingRead", sketch: Sketch, chosen: int) -> None:
+    def _apply_import(self, pending: _PendingRead, sketch: Sketch, chosen: int) -> None:
         path = pending.path
         # Whatever was drawn while the file was read stays one Undo away, like the drawing before.
         self.document.apply(sketch, f"Import {path.name}" + (f" #{chosen}" if chosen else ""))
@@ -1029,10 +1059,11 @@ class MainWindow(QMainWindow):
 
     def save_as(self) -> bool:
         start = str(self.document.path) if self.document.path else self.settings.last_dir("save")
-        path, _ = QFileDialog.getSaveFileName(self, "Save", start, SAVE_FILTER)
-        if not path:
+        chosen, _ = QFileDialog.getSaveFileName(self, "Save", start,
+                                                file_filters.save_filter())
+        if not chosen:
             return False
-        path = Path(path)
+        path = Path(chosen)
         if path.suffix.lower() != ".json":
             path = path.with_name(path.name + ".json")
         return self._save_to(path)
@@ -1051,14 +1082,16 @@ class MainWindow(QMainWindow):
 
     def export(self, path: str | Path | None = None) -> bool:
         if path is None:
-            filters = ";;".join(EXPORT_FILTERS.values())
-            path, chosen = QFileDialog.getSaveFileName(self, "Export", self.settings.last_dir("export"),
-                                                       filters, EXPORT_FILTERS["png"])
+            export_filters = file_filters.export_filters()
+            filters = ";;".join(export_filters.values())
+            path, chosen = QFileDialog.getSaveFileName(self, "Export",
+                                                       self.settings.last_dir("export"),
+                                                       filters, export_filters["png"])
             if not path:
                 return False
             path = Path(path)
-            if path.suffix.lower().lstrip(".") not in EXPORT_FILTERS:
-                kind = next(k for k, f in EXPORT_FILTERS.items() if f == chosen)
+            if path.suffix.lower().lstrip(".") not in export_filters:
+                kind = next(k for k, f in export_filters.items() if f == chosen)
                 path = path.with_name(f"{path.name}.{kind}")
         path = Path(path)
         kind = path.suffix.lower().lstrip(".")
@@ -1066,10 +1099,11 @@ class MainWindow(QMainWindow):
         try:
             if kind == "png":
                 self._export_png(path, sketch)
-            elif kind in ("svg", "ndjson"):
+            elif kind in file_filters.export_filters():
                 save_sketch(path, sketch)
             else:
-                raise UserError(f"{path.name}: export as .svg, .png or .ndjson")
+                kinds = ", ".join(f".{k}" for k in file_filters.export_filters())
+                raise UserError(f"{path.name}: export as one of {kinds}")
         except UserError as exc:
             self.show_error(str(exc), "Export")
             return False

@@ -5,18 +5,44 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tomli_w
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox,
-                               QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
-                               QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..errors import UserError
-from ..models import CARD_FILENAME, TASKS, ModelStore, load_card, probe_sketch, run_checks
+from ..models import (
+    CARD_FILENAME,
+    TASKS,
+    ModelStore,
+    device_choices,
+    load_card,
+    probe_sketch,
+    run_checks,
+)
 from ..render import RenderSpec, render_ink
 from ..render.spec import FIT_VALUES, INK_VALUES
 from ..sketch import Sketch
@@ -31,19 +57,6 @@ def spec_summary(spec: RenderSpec) -> str:
             f"σ {spec.sigma:g}")
 
 
-def device_choices() -> list[tuple[str, str]]:
-    import torch
-
-    choices = [("auto", "Automatic (best available)"), ("cpu", "CPU")]
-    if torch.cuda.is_available():
-        choices.append(("cuda", "CUDA (GPU 0)"))
-        choices += [(f"cuda:{i}", f"CUDA GPU {i}") for i in range(1, torch.cuda.device_count())]
-    backend = getattr(torch.backends, "mps", None)
-    if backend is not None and backend.is_available():
-        choices.append(("mps", "Apple MPS"))
-    return choices
-
-
 TRUSTED_KEY = "models/trusted_sha256"
 
 
@@ -56,13 +69,9 @@ def _model_file_of(path: Path) -> Path | None:
 
 
 def _sha256(path: Path) -> str:
-    import hashlib
+    from ..fsutil import file_sha256
 
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def ask_trust(parent, path: Path) -> bool:
@@ -102,7 +111,7 @@ def confirm_outside_model(parent, path: Path) -> bool:
     except OSError:
         return True
     settings = QSettings(ORGANISATION, APPLICATION)
-    trusted = settings.value(TRUSTED_KEY, []) or []
+    trusted: Any = settings.value(TRUSTED_KEY, []) or []
     trusted = [trusted] if isinstance(trusted, str) else list(trusted)
     if digest in trusted:
         return True
@@ -118,7 +127,8 @@ def preview_pixmap(sketch: Sketch, spec: RenderSpec, side: int = PREVIEW) -> QPi
     ink = render_ink(sketch, spec).cpu().numpy()
     shown = ink if spec.ink == "light-on-dark" else 1.0 - ink
     gray = np.ascontiguousarray(np.round(np.clip(shown, 0, 1) * 255).astype(np.uint8))
-    image = QImage(gray.data, spec.size, spec.size, spec.size, QImage.Format.Format_Grayscale8).copy()
+    image = QImage(gray.data, spec.size, spec.size, spec.size,
+                   QImage.Format.Format_Grayscale8).copy()
     return QPixmap.fromImage(image).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
                                            Qt.TransformationMode.FastTransformation)
 
@@ -158,9 +168,9 @@ class CardForm(QWidget):
 
         spec_box = QGroupBox("Input (how the sketch is rendered for the model)")
         spec_form = QFormLayout(spec_box)
-        self.size = QSpinBox()
-        self.size.setRange(4, 2048)
-        self.size.setValue(28)
+        self.size_box = QSpinBox()   # not `size`: that is QWidget.size()
+        self.size_box.setRange(4, 2048)
+        self.size_box.setValue(28)
         self.channels = QComboBox()
         self.channels.addItems(["1", "3"])
         self.ink = QComboBox()
@@ -182,7 +192,7 @@ class CardForm(QWidget):
         self.canvas.setValue(256)
         self.mean = QLineEdit("0")
         self.std = QLineEdit("1")
-        for label, widget in (("Size (px)", self.size), ("Channels", self.channels),
+        for label, widget in (("Size (px)", self.size_box), ("Channels", self.channels),
                               ("Ink", self.ink), ("Softness σ (px)", self.sigma),
                               ("Fit", self.fit), ("Margin", self.margin),
                               ("Canvas (fit = canvas)", self.canvas), ("Mean", self.mean),
@@ -190,13 +200,13 @@ class CardForm(QWidget):
             spec_form.addRow(label, widget)
         layout.addWidget(spec_box, 2)
 
-        for w in (self.name, self.description, self.mean, self.std):
-            w.textChanged.connect(self.changed)
+        for line in (self.name, self.description, self.mean, self.std):
+            line.textChanged.connect(self.changed)
         self.labels.textChanged.connect(self.changed)
-        for w in (self.task, self.channels, self.ink, self.fit):
-            w.currentIndexChanged.connect(self.changed)
-        for w in (self.size, self.sigma, self.margin, self.canvas):
-            w.valueChanged.connect(self.changed)
+        for combo in (self.task, self.channels, self.ink, self.fit):
+            combo.currentIndexChanged.connect(self.changed)
+        for spin in (self.size_box, self.sigma, self.margin, self.canvas):
+            spin.valueChanged.connect(self.changed)
         self.fit.currentTextChanged.connect(self._fit_changed)
         self._fit_changed(self.fit.currentText())
 
@@ -209,8 +219,8 @@ class CardForm(QWidget):
         parts = text.splitlines() if "\n" in text.strip() else text.split(",")
         return [p.strip() for p in parts if p.strip()]
 
-    def input_dict(self) -> dict:
-        return {"size": self.size.value(), "channels": int(self.channels.currentText()),
+    def input_dict(self) -> dict[str, Any]:
+        return {"size": self.size_box.value(), "channels": int(self.channels.currentText()),
                 "ink": self.ink.currentText(), "sigma": round(self.sigma.value(), 4),
                 "fit": self.fit.currentText(), "margin": round(self.margin.value(), 4),
                 "canvas": float(self.canvas.value()), "mean": _numbers(self.mean.text()),
@@ -219,8 +229,9 @@ class CardForm(QWidget):
     def spec(self) -> RenderSpec:
         return RenderSpec.from_dict(self.input_dict())
 
-    def card_dict(self, file_name: str) -> dict:
-        card = {"name": self.name.text().strip(), "task": self.task.currentText(), "file": file_name}
+    def card_dict(self, file_name: str) -> dict[str, Any]:
+        card: dict[str, Any] = {"name": self.name.text().strip(), "task": self.task.currentText(),
+                "file": file_name}
         labels = self.label_list()
         if labels or self.task.currentText() == "classify":
             card["labels"] = labels
@@ -236,7 +247,7 @@ class CardForm(QWidget):
         self.labels.setPlainText("\n".join(card.labels))
         self.description.setText(card.description)
         spec = card.spec
-        self.size.setValue(spec.size)
+        self.size_box.setValue(spec.size)
         self.channels.setCurrentText(str(spec.channels))
         self.ink.setCurrentText(spec.ink)
         self.sigma.setValue(spec.sigma)
@@ -272,7 +283,8 @@ class AddModelDialog(QDialog):
         row = QHBoxLayout()
         self.file_edit = QLineEdit()
         self.file_edit.setReadOnly(True)
-        self.file_edit.setPlaceholderText("TorchScript (.pt) or torch.export (.pt2) file, or a card.toml")
+        self.file_edit.setPlaceholderText(
+            "TorchScript (.pt) or torch.export (.pt2) file, or a card.toml")
         browse = QPushButton("Choose file…")
         browse.clicked.connect(self._browse)
         row.addWidget(QLabel("Model"))
@@ -307,8 +319,9 @@ class AddModelDialog(QDialog):
         self.check_output = QPlainTextEdit()
         self.check_output.setReadOnly(True)
         self.check_output.setMaximumHeight(130)
-        self.check_output.setPlaceholderText("Checks: load, forward, finite, outputs, deterministic, "
-                                             "batch, gradient, depends on input")
+        self.check_output.setPlaceholderText(
+            "Checks: load, forward, finite, outputs, deterministic, batch, gradient, "
+            "depends on input")
         layout.addWidget(self.check_output)
 
         buttons = QDialogButtonBox()
@@ -326,7 +339,7 @@ class AddModelDialog(QDialog):
         self._timer.timeout.connect(self.validate)
         self.validate()
 
-    # --- file --------------------------------------------------------------------------------------
+    # --- file -------------------------------------------------------------------------------------
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a model or a model card", "",
                                               MODEL_FILTER)
@@ -358,7 +371,7 @@ class AddModelDialog(QDialog):
         self.file_edit.setText(str(path))
         self.validate()
 
-    # --- validation and preview --------------------------------------------------------------------
+    # --- validation and preview -------------------------------------------------------------------
     def _schedule_validate(self) -> None:
         self._timer.start()
 
@@ -394,7 +407,7 @@ class AddModelDialog(QDialog):
             return str(exc).replace(str(self._staging / CARD_FILENAME) + ": ", "")
         return None
 
-    # --- checks and adding -------------------------------------------------------------------------
+    # --- checks and adding ------------------------------------------------------------------------
     def run_checks(self) -> None:
         if not self.validate() or self._task is not None:
             return
@@ -523,8 +536,8 @@ class ModelManagerDialog(QDialog):
                          spec_summary(card.spec))
             except UserError as exc:
                 cells = ("(broken card)", "—", "—", str(exc))
-            marks = ("built-in" if entry.builtin else "yours") + ("  ★ default" if entry.id == default
-                                                                   else "")
+            marks = (("built-in" if entry.builtin else "yours")
+                     + ("  ★ default" if entry.id == default else ""))
             for col, text in enumerate((entry.id, *cells, marks)):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, entry.id)

@@ -3,6 +3,16 @@
 Each tool owns one named `Overlay` on the canvas (`canvas.overlay("assist")`) and replaces its
 content as a whole; the overlay never touches the document. Everything is in sketch coordinates,
 so it pans and zooms with the drawing.
+
+The tools' palette. The heat scale (studio/heat.py, ColorBrewer RdBu) already owns red ("helps")
+and blue ("hurts"), so nothing a tool draws may be red or blue: a red ghost would read as "this
+helps", a blue halo as "this hurts". The tools use the hues RdBu does not (from the Okabe-Ito
+colour-blind-safe set), one meaning each:
+
+- `ATTACK`: amber #E69F00 (ghost), darker #A86A00 (arrows): an adversarial edit, where points go.
+- `HINT`: bluish green #009E73: moves that help the class you mean, and where ink would help.
+- `RECONSIDER`: violet #7E57C2, a translucent halo: a stroke that argues against that class.
+- `SELECTION`: neutral grey, a translucent halo: the strokes the selection tool holds.
 """
 from __future__ import annotations
 
@@ -12,6 +22,14 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsScene
+
+ATTACK = QColor(230, 159, 0, 210)
+ATTACK_ARROWS = QColor(168, 106, 0)
+HINT = QColor(0, 158, 115)
+HINT_GHOST = QColor(0, 158, 115, 200)
+RECONSIDER = QColor(126, 87, 194, 90)
+RECONSIDER_TEXT = QColor(103, 58, 183)
+SELECTION = QColor(96, 96, 110, 90)
 
 # Where overlay layers sit relative to the strokes (whose z is their index, from 0 upwards).
 Z_UNDER = -4          # images and halos: behind every stroke, above the page
@@ -35,7 +53,8 @@ def _polyline(points: np.ndarray) -> QPainterPath:
 def arrow_path(starts: np.ndarray, ends: np.ndarray, head: float) -> QPainterPath:
     """One path of shafts with two-line heads; `head` is the head length in sketch units."""
     path = QPainterPath()
-    for (x0, y0), (x1, y1) in zip(np.asarray(starts, float), np.asarray(ends, float)):
+    for (x0, y0), (x1, y1) in zip(np.asarray(starts, float), np.asarray(ends, float),
+                                  strict=True):
         dx, dy = x1 - x0, y1 - y0
         length = math.hypot(dx, dy)
         if length <= 0:
@@ -54,7 +73,8 @@ def arrow_path(starts: np.ndarray, ends: np.ndarray, head: float) -> QPainterPat
 
 def significant_arrows(starts: np.ndarray, ends: np.ndarray, limit: int = MAX_ARROWS,
                        floor: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """The arrows worth drawing: longer than `floor` of the longest, at most `limit`, evenly kept."""
+    """The arrows worth drawing: longer than `floor` of the longest, at most `limit`, evenly
+    kept."""
     starts = np.asarray(starts, float).reshape(-1, 2)
     ends = np.asarray(ends, float).reshape(-1, 2)
     lengths = np.linalg.norm(ends - starts, axis=1)
@@ -96,7 +116,7 @@ class Overlay:
     def item(self, key: str) -> QGraphicsItem | None:
         return self._items.get(key)
 
-    def set_ghost(self, strokes, colour: QColor = QColor(46, 125, 50, 200), dashed: bool = True,
+    def set_ghost(self, strokes, colour: QColor = HINT_GHOST, dashed: bool = True,
                   key: str = "ghost") -> None:
         """Strokes as they would be after an edit, drawn thin over the real ones."""
         path = QPainterPath()
@@ -112,7 +132,7 @@ class Overlay:
         item.setZValue(Z_OVER)
         self._replace(key, item if len(strokes) else None)
 
-    def set_arrows(self, starts, ends, colour: QColor = QColor(46, 125, 50), key: str = "arrows") -> None:
+    def set_arrows(self, starts, ends, colour: QColor = HINT, key: str = "arrows") -> None:
         starts, ends = significant_arrows(starts, ends)
         if not len(starts):
             self._replace(key, None)
@@ -124,7 +144,7 @@ class Overlay:
         item.setZValue(Z_OVER + 1)
         self._replace(key, item)
 
-    def set_halos(self, strokes, colour: QColor = QColor(33, 102, 172, 70), key: str = "halos") -> None:
+    def set_halos(self, strokes, colour: QColor = RECONSIDER, key: str = "halos") -> None:
         """A wide translucent band behind each given stroke (e.g. strokes that argue against)."""
         path = QPainterPath()
         for points in strokes:
@@ -138,7 +158,8 @@ class Overlay:
         item.setZValue(Z_UNDER + 1)
         self._replace(key, item if len(strokes) else None)
 
-    def set_image(self, rgba: np.ndarray | None, rect: tuple[float, float, float, float] | None = None,
+    def set_image(self, rgba: np.ndarray | None,
+                  rect: tuple[float, float, float, float] | None = None,
                   opacity: float = 0.6, key: str = "image") -> None:
         """An (H, W, 4) image stretched over `rect` = (x0, y0, x1, y1) in sketch units."""
         if rgba is None or rect is None:
@@ -150,7 +171,8 @@ class Overlay:
         x0, y0, x1, y1 = (float(v) for v in rect)
         item.setPos(x0, y0)
         # Non-uniform scale: pixels to sketch units on each axis.
-        item.setTransform(QTransform.fromScale((x1 - x0) / image.width(), (y1 - y0) / image.height()))
+        item.setTransform(QTransform.fromScale((x1 - x0) / image.width(),
+                                               (y1 - y0) / image.height()))
         item.setOpacity(opacity)
         item.setZValue(Z_UNDER)
         self._replace(key, item)

@@ -1,51 +1,81 @@
-"""Task panels in the right dock. Classify is the first; Retrieve, Generate, Assist, Attack follow.
+"""Task panels in the right dock: the `TaskPanel` base, the Classify panel, and what panels see.
 
-A panel subclasses `TaskPanel` and is registered with `@register_panel`; the window creates one per
-registered class, in order, as a tab. It talks to the studio only through `self.studio` (the window,
-see `Studio` below) and is told about changes through the `on_*` methods, all in the GUI thread.
+The window builds one tab per class of `panel_list.PANELS`, an explicit ordered list (Classify
+first). A panel talks to the studio only through `self.studio` (the window, see `Studio` below) and
+is told about changes through the `on_*` methods, all in the GUI thread. The attribution methods
+it offers are read from the method registry (sketchstudio/explain/registry.py).
 """
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QFormLayout, QFrame, QHBoxLayout,
-                               QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..explain import Attribution
-from ..explain.methods import method_label
+from ..explain.registry import all_methods, is_complete, method_label, method_names
+from ..models.tasks import ModelTask
 from ..sketch import Sketch
 from .worker import LIVE_METHOD, ModelInfo
 
-METHOD_HELP = {
-    "live": ("Live (auto)", "Exact occlusion when the model is small enough to run it after "
-             "every stroke, else few-step SLA: as faithful as occlusion at the lowest cost. The "
-             "status bar names the method that ran."),
-    "sla": ("SLA", "Integrated gradients over stroke presence: the values add up to the score "
-            "change from a blank canvas."),
-    "psla": ("P-SLA (per segment)", "One value per segment: the colour varies along each "
-             "stroke."),
-    "occlusion": ("Occlusion", "Leave one stroke out at a time (N+1 passes): the exact, "
-                  "model-agnostic reference."),
-    "sla-grad": ("SLA-grad", "One gradient pass: the first-order effect of removing each "
-                 "stroke. The cheapest, but on ReLU networks it can give a decisive stroke the "
-                 "wrong sign."),
-}
-METHOD_ORDER = ("live", "sla", "psla", "occlusion", "sla-grad")
+if TYPE_CHECKING:  # only named in annotations: the protocol below describes the window
+    from .canvas import SketchCanvas
+    from .document import StudioDocument
 
+
+class _MethodHelp(Mapping[str, tuple[str, str]]):
+    """name -> (label, help text) of every registered attribution method, in registry order."""
+
+    def __getitem__(self, name: str) -> tuple[str, str]:
+        for method in all_methods():
+            if method.name == name:
+                return method.label, _help_text(method.help, method.live_capable)
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(method_names())
+
+    def __len__(self) -> int:
+        return len(method_names())
+
+
+def _help_text(text: str, live_capable: bool) -> str:
+    if live_capable:
+        return text
+    return f"{text} Slow to rerun after every stroke on large drawings: try it on request (F5)."
+
+
+# Read from the registry whenever asked: a method registered later is offered too.
+METHOD_HELP = _MethodHelp()
 
 
 class Studio(Protocol):
     """What a panel may ask of the window."""
 
-    document: object                          # StudioDocument
     model_info: ModelInfo | None
     target: str | None
     method: str                               # the chosen method (e.g. "live"), rerun on every edit
-
-    canvas: object                            # SketchCanvas: .overlay(name) for tool layers
     last_result: tuple[Sketch, Attribution] | None
+
+    # Read-only to panels: they edit the drawing through apply_edit, never swap these out.
+    @property
+    def document(self) -> StudioDocument: ...
+    @property
+    def canvas(self) -> SketchCanvas: ...             # .overlay(name) for tool layers
 
     def explain_now(self, method: str | None = None) -> None: ...
     def set_target(self, label: str | None) -> None: ...
@@ -62,17 +92,9 @@ class Studio(Protocol):
     def show_error(self, message: str, title: str = ..., dialog: bool = True) -> None: ...
 
 
-PANELS: list[type["TaskPanel"]] = []
-
-
-def register_panel(cls: type["TaskPanel"]) -> type["TaskPanel"]:
-    PANELS.append(cls)
-    return cls
-
-
 class TaskPanel(QWidget):
     title = "Task"
-    tasks: tuple[str, ...] = ()     # model tasks the panel works with ("classify", "embed", ...)
+    tasks: tuple[str, ...] = ()     # model tasks the panel works with (ModelTask values)
 
     def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,10 +120,9 @@ def _rule() -> QFrame:
     return line
 
 
-@register_panel
 class ClassifyPanel(TaskPanel):
     title = "Classify"
-    tasks = ("classify",)
+    tasks = (ModelTask.CLASSIFY,)
 
     def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
         super().__init__(studio, parent)
@@ -137,16 +158,17 @@ class ClassifyPanel(TaskPanel):
         self.target_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.target_combo.setMinimumContentsLength(8)
         completer = self.target_combo.completer()
+        line_edit = self.target_combo.lineEdit()
+        assert completer is not None and line_edit is not None   # an editable combo has both
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.target_combo.activated.connect(self._target_activated)
-        self.target_combo.lineEdit().editingFinished.connect(self._target_typed)
+        line_edit.editingFinished.connect(self._target_typed)
         form.addRow("Target", self.target_combo)
 
         self.method_combo = QComboBox()
         self.method_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        for method in METHOD_ORDER:
-            name, help_text = METHOD_HELP[method]
+        for method, (name, help_text) in METHOD_HELP.items():
             self.method_combo.addItem(name, method)
             self.method_combo.setItemData(self.method_combo.count() - 1, help_text,
                                           Qt.ItemDataRole.ToolTipRole)
@@ -172,11 +194,11 @@ class ClassifyPanel(TaskPanel):
         self.live_check.setToolTip("Explain with the chosen method after every edit (off: only "
                                    "when you ask, F5)")
         self.live_check.setChecked(True)
-        self.live_check.toggled.connect(lambda on: self._updating or self.studio.set_live(on))
+        self.live_check.toggled.connect(self._live_toggled)
         layout.addWidget(self.live_check)
         self.heat_check = QCheckBox("Colour strokes by attribution")
         self.heat_check.setChecked(True)
-        self.heat_check.toggled.connect(lambda on: self._updating or self.studio.set_show_heat(on))
+        self.heat_check.toggled.connect(self._heat_toggled)
         layout.addWidget(self.heat_check)
         layout.addWidget(_rule())
 
@@ -216,6 +238,14 @@ class ClassifyPanel(TaskPanel):
         method = self.method()
         self.method_help.setText(METHOD_HELP.get(method, ("", ""))[1])
         self.explain_button.setText(f"Explain with {METHOD_HELP.get(method, (method,))[0]}")
+
+    def _live_toggled(self, on: bool) -> None:
+        if not self._updating:
+            self.studio.set_live(on)
+
+    def _heat_toggled(self, on: bool) -> None:
+        if not self._updating:
+            self.studio.set_show_heat(on)
 
     def _method_activated(self, _index: int) -> None:
         self._update_method_help()
@@ -305,7 +335,7 @@ class ClassifyPanel(TaskPanel):
                            f"(blank {result.score_blank:.3f})")
         d["sum"].setText(f"{float(result.strokes.sum()):+.3f}"
                          + (f" (completeness error {result.completeness_error:.1%})"
-                            if result.method in ("sla", "psla", "live:sla") else ""))
+                            if is_complete(result.method) else ""))
         positive = int((result.strokes > 0).sum())
         d["strokes"].setText(f"{len(result.strokes)} · {positive} help, "
                              f"{len(result.strokes) - positive} hurt or neutral")

@@ -1,4 +1,5 @@
-"""The bottom dock: top-k class probabilities, the deletion curve, and the heat scale's colour bar."""
+"""The bottom dock: top-k class probabilities, the deletion curve, and the heat scale's colour
+bar."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,6 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from ..explain import Attribution
 from ..explain.colormap import heat_rgb
+from ..models.tasks import ModelTask
 
 pg.setConfigOptions(antialias=True, background="w", foreground=(60, 62, 70))
 
@@ -93,7 +95,8 @@ def _short(label: str, limit: int = 14) -> str:
 
 
 class DeletionPlot(pg.PlotWidget):
-    """Target probability as strokes are removed, most helpful first (lower area = more faithful)."""
+    """Target probability as strokes are removed, most helpful first (lower area: more
+    faithful)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -189,7 +192,7 @@ class PlotsPanel(QWidget):
     def set_task(self, task: str) -> None:
         """Class probabilities and the deletion curve mean something for classifiers only."""
         for widget in (self.probabilities, self.deletion):
-            widget.setVisible(task == "classify")
+            widget.setVisible(task == ModelTask.CLASSIFY)
 
     def clear(self) -> None:
         self.probabilities.show_prediction([], None)

@@ -9,9 +9,9 @@ that the window applies on its own thread. A file the readers refuse comes back 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..errors import UserError
 from ..progress import CancelledFn, check

@@ -3,8 +3,10 @@
 Opening a gallery embeds it once in the worker, with progress and Cancel (the engine caches the
 embeddings on disk, so a gallery opened before comes back at once). After every edit the drawing
 is embedded and searched (a quick worker run), and the top results appear as thumbnails. Picking
-one makes the window explain the cosine similarity to it, stroke by stroke; Refine drops the
-strokes that argue against the match, as one undoable edit, and says how its rank moved.
+one makes the window explain the cosine similarity to it, stroke by stroke. Refine drops the
+strokes that argue against what the top results agree on (the engine's `refine_query`: stray marks,
+found without being told which result is right), as one undoable edit, and says how the ranks
+moved (the picked result's too, when there is one).
 """
 from __future__ import annotations
 
@@ -14,18 +16,37 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMenu, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..explain import Attribution
+from ..progress import TaskState
 from ..sketch import Sketch
-from ..tasks.retrieve import Gallery, Match, objective_for, open_gallery, refine_match, retrieve
-from ..render import ink_to_gray
+from ..tasks.retrieve import (
+    THUMB,
+    Gallery,
+    Match,
+    Refinement,
+    objective_for,
+    open_gallery,
+    refine_query,
+    retrieve,
+    thumbnail,
+)
 from .overlay import rgba_image
-from .panels import Studio, TaskPanel, _heading, _rule, register_panel
+from .panels import Studio, TaskPanel, _heading, _rule
 from .worker import ModelInfo
-
-THUMB = 72
 
 
 @dataclass(frozen=True)
@@ -37,23 +58,6 @@ class Found:
     thumbnails: dict[int, np.ndarray | None]
 
 
-def thumbnail(gallery: Gallery, row: int) -> np.ndarray | None:
-    """A small dark-on-white picture of a gallery item (runs in the worker: no Qt)."""
-    try:
-        if gallery.kind == "sketch":
-            rgb = np.dstack([ink_to_gray(gallery.load_sketch(row), THUMB)] * 3)
-        else:
-            from PIL import Image
-
-            with Image.open(gallery.items[row].source) as im:
-                im = im.convert("RGB")
-                im.thumbnail((THUMB, THUMB))
-                rgb = np.asarray(im, dtype=np.uint8)
-    except Exception:       # an item that went away or broke since it was embedded
-        return None
-    return np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
-
-
 def search_with_thumbnails(sketch: Sketch, model, gallery: Gallery, top: int,
                            known: frozenset[int] = frozenset()) -> Found:
     """Search, and draw the results' thumbnails except those of the `known` rows: reading a
@@ -62,7 +66,6 @@ def search_with_thumbnails(sketch: Sketch, model, gallery: Gallery, top: int,
     return Found(matches, {m.row: thumbnail(gallery, m.row) for m in matches if m.row not in known})
 
 
-@register_panel
 class RetrievePanel(TaskPanel):
     title = "Retrieve"
     tasks = ("embed",)
@@ -74,7 +77,6 @@ class RetrievePanel(TaskPanel):
         self.found: Found | None = None
         self.found_sketch: Sketch | None = None
         self.picked_row: int | None = None
-        self._shown: tuple[Sketch, Attribution] | None = None   # on screen for the pick
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
         layout.setSpacing(6)
@@ -117,9 +119,9 @@ class RetrievePanel(TaskPanel):
         self.match_label.setWordWrap(True)
         layout.addWidget(self.match_label)
         row = QHBoxLayout()
-        self.refine_button = QPushButton("Refine for this match")
-        self.refine_button.setToolTip("Remove the strokes that argue against the picked result "
-                                      "(undo with Ctrl+Z)")
+        self.refine_button = QPushButton("Refine: drop stray strokes")
+        self.refine_button.setToolTip("Remove the strokes that argue against what the top results "
+                                      "agree on, and search again (undo with Ctrl+Z)")
         self.refine_button.clicked.connect(self.refine)
         row.addWidget(self.refine_button)
         row.addStretch(1)
@@ -158,8 +160,8 @@ class RetrievePanel(TaskPanel):
         self.gallery_label.setText(f"Embedding {path.name}…")
         self.studio.run_task(
             f"Embedding gallery {path.name}",
-            lambda model, progress, cancelled: open_gallery(path, model, progress=progress,
-                                                            cancelled=cancelled),
+            lambda model, progress, cancelled: open_gallery(
+                path, model, state=TaskState.from_callables(progress, cancelled)),
             self._opened, on_failed=self._open_failed,
             on_cancelled=lambda: self.gallery_label.setText(
                 "Cancelled." if self.gallery is None else self._describe(self.gallery)))
@@ -181,7 +183,8 @@ class RetrievePanel(TaskPanel):
     def _describe(gallery: Gallery) -> str:
         noun = {"sketch": "drawings", "image": "images"}.get(gallery.kind, "items")
         text = f"{gallery.path.name}: {len(gallery)} {noun}"
-        text += " (from the cache)" if gallery.cache_hit else f", embedded in {gallery.elapsed_ms / 1000:.1f} s"
+        text += (" (from the cache)" if gallery.cache_hit
+                 else f", embedded in {gallery.elapsed_ms / 1000:.1f} s")
         if gallery.skipped_count:
             text += f" · {gallery.skipped_count} unreadable item(s) skipped (hover for the list)"
         return text
@@ -219,7 +222,8 @@ class RetrievePanel(TaskPanel):
         try:
             self.results.clear()
             for match in found.matches:
-                item = QListWidgetItem(f"{match.word or Path(match.source).stem}\n{match.similarity:.3f}")
+                name = match.word or Path(match.source).stem
+                item = QListWidgetItem(f"{name}\n{match.similarity:.3f}")
                 icon = self.thumbnails.get(match.row)
                 if icon is not None:
                     item.setIcon(icon)
@@ -232,6 +236,7 @@ class RetrievePanel(TaskPanel):
                     item.setSelected(True)
         finally:
             self.results.blockSignals(False)
+        self.refine_button.setEnabled(bool(found.matches))
         if not found.matches:
             self.match_label.setText("Draw something to search the gallery.")
 
@@ -248,46 +253,43 @@ class RetrievePanel(TaskPanel):
     def pick(self, row: int | None) -> None:
         """Explain the similarity to gallery row `row` (None: stop explaining)."""
         self.picked_row = row
-        self._shown = None      # the explanation on screen for this pick, once it arrives
-        self.refine_button.setEnabled(row is not None)
         self.refine_label.setText("")
         if row is None or self.gallery is None:
-            self.match_label.setText("Pick a result to colour the strokes by how much they made it.")
+            self.match_label.setText("Pick a result to colour the strokes by how much they made "
+                                     "it.")
             self.studio.set_objective(None)
             return
         item = self.gallery.items[row]
-        self.match_label.setText(f"Explaining the similarity to {item.word or Path(item.source).name}…")
+        name = item.word or Path(item.source).name
+        self.match_label.setText(f"Explaining the similarity to {name}…")
         self.studio.set_objective(objective_for(self.gallery, row))
 
     def refine(self) -> None:
-        if self.picked_row is None or self.gallery is None or not len(self.studio.document.sketch):
+        """Drop the strokes that argue against the top results' consensus, as one undoable edit."""
+        if self.gallery is None or not len(self.studio.document.sketch):
             return
         sketch, gallery, row = self.studio.document.sketch, self.gallery, self.picked_row
         top = self.top_spin.value()
-        # Refine drops exactly the strokes the canvas shows as arguing against the match: the
-        # attribution on screen when there is one, else the same chosen method computed afresh.
-        shown = self._shown if self._shown is not None and self._shown[0] is sketch else None
-        attribution = shown[1] if shown is not None else None
-        method = self.studio.method
-        self.studio.run_task("Refine", lambda model, progress, cancelled: refine_match(
-            sketch, model, gallery, row, method=method, top=top, attribution=attribution,
-            progress=progress, cancelled=cancelled),
+        self.refine_label.setText("Refining…")
+        self.studio.run_task("Refine", lambda model, progress, cancelled: refine_query(
+            sketch, model, gallery, top=top, row=row,
+            state=TaskState.from_callables(progress, cancelled)),
             lambda refinement: self._refined(sketch, refinement))
 
-    def _refined(self, sketch: Sketch, refinement) -> None:
+    def _refined(self, sketch: Sketch, refinement: Refinement) -> None:
         if sketch is not self.studio.document.sketch:
             self.refine_label.setText("The drawing changed while refining: try again.")
             return
         dropped = refinement.refined.dropped
-        moved = (f"rank {refinement.rank_before} → {refinement.rank_after}, similarity "
-                 f"{refinement.similarity_before:.3f} → {refinement.similarity_after:.3f}")
         if not dropped:
-            self.refine_label.setText("No stroke argues against this match: nothing to remove. "
-                                      + (refinement.refined.note or ""))
+            self.refine_label.setText("Nothing to remove: "
+                                      + (refinement.refined.note or "no stray stroke found") + ".")
             return
         self.studio.apply_edit(refinement.refined.sketch,
-                               f"Refine for match ({len(dropped)} stroke(s) removed)")
-        self.refine_label.setText(f"Removed {len(dropped)} stroke(s): {moved}. Undo with Ctrl+Z.")
+                               f"Refine ({len(dropped)} stray stroke(s) removed)")
+        self.refine_label.setText(f"Removed {len(dropped)} stroke(s) "
+                                  f"({', '.join(str(i + 1) for i in dropped)}): "
+                                  f"{refinement.describe()}. Undo with Ctrl+Z.")
 
     # --- told by the window ----------------------------------------------------------------------
     def on_model(self, info: ModelInfo | None) -> None:
@@ -309,7 +311,6 @@ class RetrievePanel(TaskPanel):
     def on_explanation(self, sketch: Sketch, result: Attribution) -> None:
         if self.picked_row is None or self.gallery is None or result.objective != "cosine":
             return
-        self._shown = (sketch, result)
         item = self.gallery.items[self.picked_row]
         self.match_label.setText(
             f"Similarity to {item.word or Path(item.source).name}: {result.score_full:.3f}. Red "

@@ -7,9 +7,20 @@ the edit of the drawing on screen.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
-                               QPushButton, QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..sketch import Sketch
 from .panels import Studio, TaskPanel, _heading, _rule
@@ -47,7 +58,9 @@ class ToolPanel(TaskPanel):
         self.class_combo = QComboBox()
         self.class_combo.setEditable(True)
         self.class_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.class_combo.completer().setFilterMode(Qt.MatchFlag.MatchContains)
+        completer = self.class_combo.completer()   # an editable combo always has one
+        if completer is not None:
+            completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.class_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.class_combo.setMinimumContentsLength(8)
         form.addRow("Target", self.class_combo)
@@ -81,7 +94,7 @@ class ToolPanel(TaskPanel):
         self.status.setWordWrap(True)
         self.layout_.addWidget(self.status)
 
-    def add_accept_row(self, extra: list[QPushButton] = ()) -> None:
+    def add_accept_row(self, extra: Sequence[QPushButton] = ()) -> None:
         row = QHBoxLayout()
         self.accept_button = QPushButton("Accept")
         self.accept_button.setToolTip("Make the edit part of the drawing (undo with Ctrl+Z)")
@@ -165,7 +178,8 @@ class ToolPanel(TaskPanel):
 
     def _set_result_buttons(self, enabled: bool) -> None:
         for button in self.findChildren(QPushButton):
-            if button.property("needsResult") or button in (self.accept_button, self.discard_button):
+            decides = button in (self.accept_button, self.discard_button)
+            if button.property("needsResult") or decides:
                 button.setEnabled(enabled)
 
     # --- accepting -------------------------------------------------------------------------------
@@ -191,10 +205,10 @@ class ToolPanel(TaskPanel):
         self.discard()
         self.class_combo.clear()
         self.class_combo.addItem(self.any_class_text, None)
-        usable = info is not None and info.task == "classify"
-        if usable:
-            for label in info.labels:
-                self.class_combo.addItem(label, label)
+        labels = info.labels if info is not None and info.task == "classify" else None
+        usable = labels is not None
+        for label in labels or ():
+            self.class_combo.addItem(label, label)
         for widget in (self.class_combo, self.budget_spin, self.run_button):
             widget.setEnabled(usable)
         self.status.setText("" if usable else "Works with classifiers: choose one in the "

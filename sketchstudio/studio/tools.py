@@ -13,13 +13,13 @@ from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
 
 from ..sketch import Stroke
-from .canvas import Pointer, SketchCanvas
+from .canvas import Pointer, SketchCanvas, StrokeItem
 from .heat import INK
 
-TOOLS: list[type["Tool"]] = []
+TOOLS: list[type[Tool]] = []
 
 
-def register_tool(cls: type["Tool"]) -> type["Tool"]:
+def register_tool(cls: type[Tool]) -> type[Tool]:
     if any(t.id == cls.id for t in TOOLS):
         raise ValueError(f"a tool with id {cls.id!r} is already registered")
     TOOLS.append(cls)
@@ -75,7 +75,7 @@ class PenTool(Tool):
         self._pressure: list[float] = []
         self._times: list[float] = []
         self._preview: QGraphicsPathItem | None = None
-        self._clock = None            # ms at the first pen-down of the document's current strokes
+        self._clock: float | None = None   # ms at the first pen-down of the current strokes
 
     def press(self, p: Pointer) -> bool:
         if p.button != Qt.MouseButton.LeftButton and not p.tablet:
@@ -114,7 +114,8 @@ class PenTool(Tool):
             self._add(p)
         self.canvas.scene_.removeItem(self._preview)
         self._preview = None
-        pressure = self._pressure if len(self._pressure) == len(self._points) else None
+        pressure = (np.array(self._pressure) if len(self._pressure) == len(self._points)
+                    else None)
         stroke = Stroke(np.array(self._points), pressure, np.array(self._times))
         self.document.apply(self.document.sketch.add_stroke(stroke), "Draw stroke")
         return True
@@ -128,7 +129,8 @@ class PenTool(Tool):
         self._points.append((p.pos.x(), p.pos.y()))
         if p.pressure is not None:
             self._pressure.append(min(max(p.pressure, 0.0), 1.0))
-        self._times.append(max(p.time_ms - self._clock, 0.0))
+        start = self._clock if self._clock is not None else p.time_ms
+        self._times.append(max(p.time_ms - start, 0.0))
 
     def _last_time(self) -> float:
         for stroke in reversed(self.document.sketch.strokes):
@@ -149,7 +151,7 @@ class EraserTool(Tool):
 
     def __init__(self, canvas: SketchCanvas) -> None:
         super().__init__(canvas)
-        self._hit: dict[int, object] = {}
+        self._hit: dict[int, StrokeItem] = {}
         self._active = False
         self._last: QPointF | None = None
 
@@ -207,7 +209,8 @@ class SelectTool(Tool):
 
     def __init__(self, canvas: SketchCanvas) -> None:
         super().__init__(canvas)
-        self._grab = None       # (start position, items being dragged)
+        # (start position, items being dragged)
+        self._grab: tuple[QPointF, list[StrokeItem]] | None = None
 
     def press(self, p: Pointer) -> bool:
         self._grab = None
@@ -258,7 +261,8 @@ class SelectTool(Tool):
         strokes = list(sketch.strokes)
         for item in moved:
             offset = np.array([item.pos().x(), item.pos().y()])
-            strokes[item.index] = strokes[item.index].with_points(strokes[item.index].points + offset)
+            stroke = strokes[item.index]
+            strokes[item.index] = stroke.with_points(stroke.points + offset)
         indices = tuple(item.index for item in moved)
         n = len(moved)
         self.document.apply(sketch.with_strokes(strokes), f"Move {n} stroke{'s' if n > 1 else ''}",

@@ -1,4 +1,5 @@
-"""The explanation worker: one background thread that loads models, explains snapshots and runs tools.
+"""The explanation worker: one background thread that loads models, explains snapshots and runs
+tools.
 
 Latest wins. The GUI thread never waits on it: `submit()` drops the request into a mailbox that
 holds at most one pending explanation (a newer one replaces an older one) and bumps a generation
@@ -18,13 +19,14 @@ import logging
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
 from ..errors import UserError
-from ..progress import Cancelled
+from ..progress import Cancelled, TaskState
 from ..render import RenderSpec
 from ..sketch import Sketch
 
@@ -206,10 +208,8 @@ class ExplainWorker(QThread):
         self._model = None
 
     def _load(self, request: LoadRequest) -> None:
-        from ..models import load_model, probe_sketch
-        from ..explain import explain
-
-        from ..models import choose_device
+        from ..explain.warmup import warm_up
+        from ..models import choose_device, load_model
 
         device = request.device
         try:
@@ -226,14 +226,7 @@ class ExplainWorker(QThread):
             return
         try:
             # The first call pays for kernel selection and caches; pay it here, not while drawing.
-            if model.task == "classify":
-                # The gradient pass first: a model that cannot be differentiated (an argmax
-                # inside) is refused here, as the tools and SLA need it. Then the live method:
-                # it counts the model's operations once, which decides what live runs.
-                explain(probe_sketch(), model, method="sla-grad")
-                explain(probe_sketch(), model, method=LIVE_METHOD)
-            else:
-                _probe_forward(model)
+            warm_up(model)
         except UserError as exc:
             self.modelFailed.emit(f"model {model.id!r} cannot be explained: {exc}")
             return
@@ -269,11 +262,13 @@ class ExplainWorker(QThread):
                 last[0], last[1] = fraction, now
                 self.progressed.emit(generation, fraction)
 
+        # The engine's one long-work protocol: progress and cancellation through one state.
+        state = TaskState(progress=progress, cancelled=cancelled)
+
         def run(device):
             on_device = model if device == model.device else model.to(device)
             return explain(request.sketch, on_device, method=request.method,
-                           target=request.target, objective=request.objective,
-                           progress=progress, cancelled=cancelled)
+                           target=request.target, objective=request.objective, state=state)
 
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -347,26 +342,14 @@ class ExplainWorker(QThread):
             self.taskDone.emit(task_id, result)
 
 
-def _probe_forward(model: Any) -> None:
-    """One forward pass on the probe drawing: loads kernels and catches a model that cannot run."""
-    import torch
-
-    from ..models import probe_sketch
-    from ..render import render
-
-    with torch.no_grad():
-        output = model(render(probe_sketch(), model.spec, model.device))
-    if not torch.isfinite(output).all():
-        raise UserError("the model returned NaN or infinite values for a test drawing")
-
-
 @dataclass(frozen=True)
 class DeletionCurve:
     deletion: Any              # (N + 1,) target probability after removing the first k strokes
     deletion_auc: float
 
 
-def deletion_curve(sketch: Sketch, model: Any, target_index: int, order, cancelled) -> DeletionCurve:
+def deletion_curve(sketch: Sketch, model: Any, target_index: int, order: Any,
+                   cancelled: Callable[[], bool]) -> DeletionCurve:
     """Deletion half only and cancellable: the live plot must never hold up the next explanation."""
     from ..explain.faithfulness import auc
     from ..explain.faithfulness import deletion_curve as engine_deletion_curve

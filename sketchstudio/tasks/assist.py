@@ -12,7 +12,14 @@ Three kinds of hint, all from the differentiable renderer:
   positive part, normalised to [0, 1]: where a new line would help most. It lives in the model's
   raster; `raster_scale` / `raster_offset` map it back onto the canvas.
 
-`before` and `after` are target probabilities measured by re-rendering the sketch from scratch.
+The moves hold beyond our renderer: every ascent step averages log p(target) over the card's own
+rendering and `SAMPLES` small variations of it (`tasks.jitter`: stroke profile, fit, sub-pixel
+noise; expectation over transformation), and a stroke's move is only offered if, accepted alone, it
+raises the target both in the card's re-render and on average over the fixed varied re-renders
+(`jitter.robust_set`).
+
+`before` and `after` are target probabilities measured by re-rendering the sketch from scratch;
+`robust_before` and `robust_after` the same averaged over the fixed varied re-renders.
 """
 from __future__ import annotations
 
@@ -27,12 +34,13 @@ import torch
 
 from ..errors import UserError
 from ..explain.objectives import resolve_target
-from ..progress import CancelledFn, ProgressFn, check, report
+from ..progress import TaskState
 from ..render import to_model_input
 from ..render.pipeline import pixels_to_sketch
 from ..sketch import Sketch
 from . import displacement as disp
-from .scoring import PointScorer, probabilities, probabilities_many
+from . import jitter
+from .scoring import PointScorer, probabilities
 
 DEFAULT_BUDGET = 0.05
 DEFAULT_STEPS = 20
@@ -42,6 +50,7 @@ SMOOTHING = 1.0
 STEP = 0.35           # first step as a fraction of the per-point radius, decaying to STEP / 10
 BLANK_INK = 0.05      # a raster pixel with less ink than this counts as blank canvas
 AGAINST_TOLERANCE = 1e-3  # |SLA| below this fraction of the largest one is no evidence either way
+SAMPLES = 3           # varied renderings per ascent step, besides the card's own
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,9 @@ class AssistResult:
     stroke_after: np.ndarray        # (N,) target probability with only stroke k's move accepted
     iterations: int
     elapsed_ms: float
+    robust_before: float = 0.0      # target probability averaged over the fixed varied re-renders
+    robust_after: float = 0.0       # the same with every offered move accepted
+    robust_renders: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -144,6 +156,9 @@ class AssistResult:
             "before": self.before,
             "after": self.after,
             "gain": self.after - self.before,
+            "robust_before": self.robust_before,
+            "robust_after": self.robust_after,
+            "robust_renders": self.robust_renders,
             "budget": self.budget,
             "max_displacement": m["max_displacement"],
             "mean_displacement": m["mean_displacement"],
@@ -160,22 +175,31 @@ class AssistResult:
 def assist(sketch: Sketch, model: Any, target: str | int | None = None,
            budget: float = DEFAULT_BUDGET, steps: int = DEFAULT_STEPS,
            smoothing: float = SMOOTHING, sla_steps: int | None = None,
-           progress: ProgressFn = None, cancelled: CancelledFn = None) -> AssistResult:
-    """Hints that raise `target` (label or index; None: the predicted class) within `budget`."""
+           state: TaskState | None = None, samples: int = SAMPLES, seed: int = 0,
+           tolerance: jitter.Tolerance = jitter.TOLERANCE) -> AssistResult:
+    """Hints that raise `target` (label or index; None: the predicted class) within `budget`.
+
+    `state` receives the progress and is checked often; a cancel raises `Cancelled`, nothing
+    changed. `samples`: varied renderings per ascent step besides the card's own (0: none).
+    """
     from ..explain import explain
 
     started = time.perf_counter()
+    state = TaskState.coerce(state)
     budget = disp.check_budget(budget)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 0 <= steps <= 10_000:
+    if (isinstance(steps, bool) or not isinstance(steps, (int, np.integer))
+            or not 0 <= steps <= 10_000):
         raise UserError(f"steps must be an integer in 0..10000, got {steps!r}")
     if not (np.isfinite(smoothing) and smoothing >= 0):
         raise UserError(f"smoothing must be >= 0 points, got {smoothing!r}")
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
+        raise UserError(f"samples must be an integer >= 0, got {samples!r}")
     if getattr(model, "task", "classify") != "classify":
         raise UserError(f"assist needs a classifier; {getattr(model, 'id', 'this model')!r} is a "
                         f"{model.task!r} model")
     limit = disp.radius(sketch, budget)
     side = disp.bbox_side(sketch)
-    check(cancelled)
+    state.check()
     probs0 = probabilities(sketch, model)
     labels = tuple(getattr(model, "labels", ())) or tuple(str(i) for i in range(len(probs0)))
     predicted = int(probs0.argmax())
@@ -187,25 +211,31 @@ def assist(sketch: Sketch, model: Any, target: str | int | None = None,
 
     # (b) strokes that argue against the target: P-SLA of its log-probability, so a stroke that
     # raises a rival class more than the target counts against it (a logit cannot show that).
+    sla_state = state.child(0.0, 0.3)
     attribution = explain(sketch, model, method="psla", objective=TargetLogProbability(ti),
-                          steps=sla_steps,
-                          progress=lambda f: report(progress, 0.3 * f), cancelled=cancelled)
+                          steps=sla_steps, progress=sla_state.progress_fn(),
+                          cancelled=sla_state.cancelled_fn())
 
-    # (a) moves: smoothed, projected ascent on log p(target), best iterate kept.
-    scorer = PointScorer(sketch, model)
-    smoother = torch.as_tensor(disp.block_smoother(sketch, smoothing), device=scorer.device)
+    # (a) moves: smoothed, projected ascent on the mean log p(target) over varied renderings,
+    # best iterate kept.
+    scorer = jitter.JitteredScorer(sketch, model)
+    device = scorer.points.device
+    rng = np.random.default_rng(seed)
+    smoother = torch.as_tensor(disp.block_smoother(sketch, smoothing), device=device)
     delta = scorer.zeros()
     best_delta, best_value = delta, -np.inf
     iterations = 0
     for it in range(steps + 1):
-        check(cancelled)
+        state.check()
         last = it == steps
+        variations = [jitter.IDENTITY] + jitter.sample(rng, samples, tolerance)
         d = delta.detach().requires_grad_(not last)
         with torch.no_grad() if last else torch.enable_grad():
-            value = torch.log_softmax(scorer.logits(d)[0].double(), dim=0)[ti]
+            logp = torch.log_softmax(scorer.logits(d, variations).double(), dim=1)[:, ti]
+            value = logp.mean()
         if float(value.detach()) > best_value:
             best_value, best_delta = float(value.detach()), d.detach().clone()
-        report(progress, 0.3 + 0.5 * (it + 1) / (steps + 1))
+        state.set_progress(0.3 + 0.5 * (it + 1) / (steps + 1))
         if last:
             break
         (grad,) = torch.autograd.grad(value, d)
@@ -222,25 +252,50 @@ def assist(sketch: Sketch, model: Any, target: str | int | None = None,
     moved = [k for k in range(len(sketch))
              if np.any(np.linalg.norm(flat[bounds[k]:bounds[k + 1]], axis=1) > 0)]
 
-    # Re-measure: every move together, and each stroke's move alone (for "accept one").
-    check(cancelled)
-    singles = [disp.apply(sketch, flat, [k]) for k in moved]
-    measured = probabilities_many([disp.apply(sketch, flat)] + singles, model)
-    after = float(measured[0, ti])
+    # Re-measure each stroke's move alone (for "accept one"), in the card's re-render and over
+    # the fixed variations; a move is offered only if it raises the target in both.
+    state.check()
+    robust = jitter.robust_set(tolerance=tolerance)
+    measure_state = state.child(0.8, 0.9)
+
+    def measured(edit: Sketch) -> tuple[float, float]:
+        measure_state.check()
+        exact = float(probabilities(edit, model)[ti])
+        varied = float(jitter.probabilities(edit, model, robust)[:, ti].mean())
+        return exact, varied
+
+    before, robust_before = measured(sketch)
     stroke_after = np.full(len(sketch), float(probs0[ti]))
-    for row, k in enumerate(moved, start=1):
-        stroke_after[k] = measured[row, ti]
-    if after < probs0[ti]:
-        # The smoothed steps found nothing better than the sketch as it is: no moves to offer.
-        flat = np.zeros_like(flat)
-        after, moved = float(probs0[ti]), []
+    offered, dropped = [], 0
+    for n, k in enumerate(moved):
+        exact, varied = measured(disp.apply(sketch, flat, [k]))
+        measure_state.set_progress((n + 1) / (len(moved) + 1))
+        if exact > before and varied > robust_before:
+            offered.append(k)
+            stroke_after[k] = exact
+        else:
+            dropped += 1
+    keep = np.zeros((len(flat), 1))
+    for k in offered:
+        keep[bounds[k]:bounds[k + 1]] = 1.0
+    flat = flat * keep
+    after, robust_after = measured(disp.apply(sketch, flat)) if offered else (before, robust_before)
+    if offered and not (after > before and robust_after > robust_before):
+        # Each move helps alone but not all together: offer none rather than a bad "accept all".
+        flat, offered, after, robust_after = np.zeros_like(flat), [], before, robust_before
         stroke_after[:] = probs0[ti]
+        dropped = len(moved)
+    if dropped:
+        notes.append(f"{dropped} stroke move(s) left out: they did not raise the target in "
+                     "re-renders of slightly varied pipelines")
+    if not offered:
         notes.append("no move within the budget raises the target")
-    report(progress, 0.9)
+    moved = offered
+    state.set_progress(0.9)
 
     # (c) where ink would help.
-    check(cancelled)
-    ink_help, peak, scale, offset = _ink_help(scorer, ti)
+    state.check()
+    ink_help, peak, scale, offset = _ink_help(scorer.points, ti)
 
     hints = []
     norms = np.linalg.norm(flat, axis=1)
@@ -248,28 +303,31 @@ def assist(sketch: Sketch, model: Any, target: str | int | None = None,
         n = norms[bounds[k]:bounds[k + 1]]
         if k in moved:
             hints.append(Hint(k, "move", {
-                "max_displacement": float(n.max() / side), "mean_displacement": float(n.mean() / side),
+                "max_displacement": float(n.max() / side),
+                "mean_displacement": float(n.mean() / side),
                 "after": float(stroke_after[k]), "gain": float(stroke_after[k] - probs0[ti]),
                 "displacement": np.round(flat[bounds[k]:bounds[k + 1]], 4).tolist()}))
     sla = np.asarray(attribution.strokes, dtype=np.float64)
-    tolerance = AGAINST_TOLERANCE * (np.abs(sla).max() if len(sla) else 0.0)
+    tolerance_sla = AGAINST_TOLERANCE * (np.abs(sla).max() if len(sla) else 0.0)
     for k in np.argsort(sla, kind="stable"):
-        if sla[k] < -tolerance:
+        if sla[k] < -tolerance_sla:
             hints.append(Hint(int(k), "against", {
                 "sla": float(sla[k]),
                 "segments": [float(v) for v in attribution.segments[k]]}))
-    report(progress, 1.0)
+    state.set_progress(1.0)
     return AssistResult(
         sketch=sketch, labels=labels, target_index=ti, predicted_index=predicted,
-        before=float(probs0[ti]), after=after, budget=budget, side=side, displacement=flat,
-        hints=hints, sla=sla, segments=[np.asarray(s) for s in attribution.segments],
+        before=float(probs0[ti]), after=float(after), budget=budget, side=side,
+        displacement=flat, hints=hints, sla=sla,
+        segments=[np.asarray(s) for s in attribution.segments],
         ink_help=ink_help, ink_help_peak=peak, raster_scale=scale, raster_offset=offset,
         stroke_after=stroke_after, iterations=iterations,
-        elapsed_ms=(time.perf_counter() - started) * 1000.0, notes=notes)
+        elapsed_ms=(time.perf_counter() - started) * 1000.0, robust_before=robust_before,
+        robust_after=robust_after, robust_renders=len(robust), notes=notes)
 
 
 def _dot_kernel(spec) -> torch.Tensor:
-    """The ink of one dot in the model's raster: the renderer's own profile, centred, (1, 1, k, k)."""
+    """The ink of one dot in the model's raster: the renderer's own profile, (1, 1, k, k)."""
     from ..render.raster import ink_profile, ink_radius
 
     r = int(math.ceil(ink_radius(spec.sigma, spec.width)))

@@ -1,21 +1,26 @@
-"""Adversarial editing: move points within a budget until the classifier changes its mind.
+"""Adversarial editing: move points within a budget until the classifier changes its mind, robustly.
 
-Projected gradient descent on point coordinates (sketch units). A first run descends the
-cross-entropy of the class to leave (untargeted) or to reach (targeted); if that does not flip the
-decision, a second run descends the logit margin (untargeted `z[orig] - max_{j != orig} z[j]`,
-targeted `max_{j != t} z[j] - z[t]`). Every point takes its own normalised gradient step (the
-steepest step under a per-point L2 bound, as the sign step is under an L-infinity bound), the step
-shrinks over the iterations, and every point is projected back onto its ball of radius
-`budget * longer bbox side of the input`. Optionally only the K strokes with the largest |SLA| may
-move. Strokes are never added, removed or re-ordered, and keep their number of points.
+Projected gradient descent on point coordinates (sketch units), over the *expectation of small
+variations of the rendering* (`tasks.jitter`: stroke sigma and width, fit scale and shift, sub-pixel
+point noise, all within what a card cannot pin down): every iteration renders the moved points
+under the card's own rendering and `SAMPLES` variations drawn afresh, and descends the mean hinge
+`max(0, margin_v + MARGIN)` of the logit margin (untargeted `z[orig] - max_{j != orig} z[j]`,
+targeted `max_{j != t} z[j] - z[t]`): the decision must flip by `MARGIN` logits, not merely flip,
+in every variation. Every point takes its own normalised gradient step (the steepest step under a
+per-point L2 bound), the step shrinks over the iterations, and every point is projected back onto
+its ball of radius `budget * longer bbox side of the input` (a hard bound, whatever the
+variations do: they act on the pixels, never on the points). Optionally only the K strokes with
+the largest |SLA| may move. Strokes are never added, removed or re-ordered.
 
 Success is decided only by re-rendering the edited Sketch from scratch (`render()`, no gradients)
-and asking the model: the differentiable path merely proposes.
+and asking the model: the differentiable path merely proposes. `robust_success` is the fraction of
+a fixed set of `jitter.ROBUST_COUNT` varied re-renders in which the decision is flipped too; the
+search stops early only when the edit flips the card's rendering by the margin and every one of
+them.
 """
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,10 +29,11 @@ import torch
 
 from ..errors import UserError
 from ..explain.objectives import resolve_target
-from ..progress import CancelledFn, ProgressFn, check, report
+from ..progress import TaskState
 from ..sketch import Sketch
 from . import displacement as disp
-from .scoring import PointScorer, probabilities
+from . import jitter
+from .scoring import probabilities
 
 DEFAULT_BUDGET = 0.03
 DEFAULT_STEPS = 60
@@ -36,12 +42,25 @@ MAX_STEPS = 10_000
 # STEP_END. Chosen on the default classifier (docs/tools.md).
 STEP_START = 0.5
 STEP_END = 0.05
-# The differentiable forward must show the flip by this logit margin before a re-render is tried.
-MARGIN = 0.0
+# How far past the decision boundary (in logits) every rendering must be pushed.
+MARGIN = 2.0
+MAX_MARGIN = 100.0
+# Varied renderings per iteration, besides the card's own (drawn afresh every iteration).
+SAMPLES = 5
+# The search stops once the edit flips at least this fraction of the fixed varied re-renders.
+ROBUST_STOP = 0.9
+# Iterations between two verifications by re-rendering while the renderings stay past the margin.
+VERIFY_EVERY = 3
 # Extra runs from random starts inside the ball, only for sketches the first run did not flip.
 RESTARTS = 1
 
-IterationFn = Callable[[int, np.ndarray], None]
+
+@dataclass(frozen=True)
+class Iteration:
+    """What the attack reports as a partial result at every iteration (the studio's live plot)."""
+
+    index: int
+    probs: np.ndarray               # class probabilities of the card's own rendering
 
 
 class AlreadyTarget(UserError):
@@ -69,6 +88,9 @@ class AttackResult:
     max_displacement: float = 0.0   # fractions of the input's longer bbox side
     mean_displacement: float = 0.0
     strokes_changed: int = 0
+    robust_success: float = 0.0     # fraction of the fixed varied re-renders flipped too
+    margin: float = MARGIN          # the logit margin asked for in every rendering
+    robust_renders: int = 0         # how many varied re-renders robust_success counts
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -91,14 +113,17 @@ class AttackResult:
     def to_json(self) -> dict:
         hist_orig = self.history[:, self.original_index]
         top = self.history.argmax(1)
-        history = [{"iteration": i, "original": float(hist_orig[i]), "top": self.labels[int(top[i])],
-                    "top_prob": float(self.history[i, top[i]])}
+        history = [{"iteration": i, "original": float(hist_orig[i]),
+                    "top": self.labels[int(top[i])], "top_prob": float(self.history[i, top[i]])}
                    | ({"target": float(self.history[i, self.target_index])}
                       if self.target_index is not None else {})
                    for i in range(len(self.history))]
         return {
             "success": bool(self.success),
             "verified_by": "re-render",
+            "robust_success": float(self.robust_success),
+            "robust_renders": int(self.robust_renders),
+            "margin": float(self.margin),
             "target": self.target,
             "original": {"label": self.original_label, "prob": self.original_prob},
             "adversarial": {"label": self.adversarial_label, "prob": self.adversarial_prob},
@@ -116,46 +141,65 @@ class AttackResult:
 
 
 def check_steps(steps: int) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
+    if (isinstance(steps, bool) or not isinstance(steps, (int, np.integer))
+            or not 1 <= steps <= MAX_STEPS):
         raise UserError(f"steps must be an integer in 1..{MAX_STEPS}, got {steps!r}")
     return int(steps)
 
 
+def check_margin(margin: float) -> float:
+    try:
+        value = float(margin)
+    except (TypeError, ValueError):
+        raise UserError(f"margin must be a number of logits in [0, {MAX_MARGIN:g}], "
+                        f"got {margin!r}") from None
+    if not (np.isfinite(value) and 0.0 <= value <= MAX_MARGIN):
+        raise UserError(f"margin must be a number of logits in [0, {MAX_MARGIN:g}], got {margin!r}")
+    return value
+
+
 def choose_strokes(sketch: Sketch, model: Any, k: int | None, class_index: int,
-                   cancelled: CancelledFn = None) -> list[int]:
+                   state: TaskState | None = None) -> list[int]:
     """All strokes, or the K with the largest |SLA| for `class_index` (ties: input order)."""
     n = len(sketch)
     if k is None or k >= n:
         return list(range(n))
     from ..explain import explain
 
-    check(cancelled)
-    r = explain(sketch, model, method="sla", target=class_index, cancelled=cancelled)
+    state = TaskState.coerce(state)
+    state.check()
+    r = explain(sketch, model, method="sla", target=class_index, progress=state.progress_fn(),
+                cancelled=state.cancelled_fn())
     order = np.argsort(-np.abs(r.strokes), kind="stable")
     return sorted(int(i) for i in order[:k])
 
 
 def attack(sketch: Sketch, model: Any, target: str | int | None = None,
            budget: float = DEFAULT_BUDGET, strokes: int | None = None,
-           steps: int = DEFAULT_STEPS, progress: ProgressFn = None, cancelled: CancelledFn = None,
-           on_iteration: IterationFn | None = None, allowed: list[int] | None = None,
+           steps: int = DEFAULT_STEPS, state: TaskState | None = None,
+           allowed: list[int] | None = None, margin: float = MARGIN, samples: int = SAMPLES,
            step_start: float = STEP_START, step_end: float = STEP_END,
            restarts: int = RESTARTS, seed: int = 0,
-           loss: str = "auto") -> AttackResult:
-    """Find a point edit within `budget` that changes the model's decision (or makes it `target`).
+           tolerance: jitter.Tolerance = jitter.TOLERANCE) -> AttackResult:
+    """Find a point edit within `budget` that changes the model's decision (or makes it `target`),
+    by `margin` logits, in the card's rendering and in small variations of it.
 
     `strokes`: only the K strokes with the largest |SLA| may move (None: all). `allowed`: an
     explicit list of stroke indices instead (the evaluation's random-stroke baseline uses it).
-    `steps`: gradient steps per run. The first run descends the cross-entropy of the class to
-    leave (or to reach); if it does not flip the decision, a second run descends the logit margin
-    (`restarts` runs more, alternating, from random starts), so up to (steps + 1) * (1 + restarts)
-    evaluations are reported, i counting across runs. `on_iteration(i, probs)` receives the class probabilities the optimiser sees at every
-    iteration (the studio's live plot); `cancelled()` is checked before every iteration and raises
-    `Cancelled`, leaving nothing changed (sketches are immutable; nothing is written).
+    `steps`: gradient steps per run; a run that does not flip is followed by `restarts` runs from
+    random starts, so up to (steps + 1) * (1 + restarts) iterations are reported. `samples`: varied
+    renderings per iteration besides the card's own (0: the card's rendering alone, no EOT).
+    `state` receives the progress, an `Iteration` as a partial result at every iteration (the
+    studio's live plot) and is checked before every iteration; a cancel raises `Cancelled` and
+    leaves nothing changed (sketches are immutable; nothing is written).
     """
     started = time.perf_counter()
+    state = TaskState.coerce(state)
     budget = disp.check_budget(budget)
     steps = check_steps(steps)
+    margin = check_margin(margin)
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
+        raise UserError(f"samples must be an integer >= 0, got {samples!r}")
     if strokes is not None and (isinstance(strokes, bool) or int(strokes) < 1):
         raise UserError(f"the stroke budget must be at least 1, got {strokes!r}")
     labels = tuple(getattr(model, "labels", ()))
@@ -163,7 +207,7 @@ def attack(sketch: Sketch, model: Any, target: str | int | None = None,
         raise UserError(f"attack needs a classifier; {getattr(model, 'id', 'this model')!r} is a "
                         f"{model.task!r} model")
     limit = disp.radius(sketch, budget)
-    check(cancelled)
+    state.check()
     before = probabilities(sketch, model)
     labels = labels or tuple(str(i) for i in range(len(before)))
     original = int(before.argmax())
@@ -176,58 +220,90 @@ def attack(sketch: Sketch, model: Any, target: str | int | None = None,
         if strokes is not None and int(strokes) >= len(sketch):
             notes.append(f"stroke budget {strokes} >= {len(sketch)} strokes: all strokes may move")
         allowed = choose_strokes(sketch, model, None if strokes is None else int(strokes),
-                                 original if target_index is None else target_index, cancelled)
+                                 original if target_index is None else target_index,
+                                 state.child(0.0, 0.05))
     allowed = sorted({int(k) for k in allowed})
 
-    scorer = PointScorer(sketch, model)
+    scorer = jitter.JitteredScorer(sketch, model)
+    device = scorer.points.device
     bounds = disp.stroke_bounds(sketch)
     mask = np.zeros((sketch.num_points, 1))
     for k in allowed:
         mask[bounds[k]:bounds[k + 1]] = 1.0
-    mask_t = torch.as_tensor(mask, dtype=torch.float64, device=scorer.device)
-    history: list[np.ndarray] = []
-    best = {"delta": scorer.zeros(), "margin": float("inf")}
-    success, verified_probs, iterations = False, None, 0
+    mask_t = torch.as_tensor(mask, dtype=torch.float64, device=device)
+    robust_variations = jitter.robust_set(tolerance=tolerance)
     rng = np.random.default_rng(seed)
+    history: list[np.ndarray] = []
+    # The best edit so far: verified ones rank by (flips the re-render, robust fraction, margin).
+    best = {"delta": scorer.zeros(), "rank": (False, -1.0, -np.inf), "probs": None,
+            "robust": 0.0}
+    run_best = best["delta"]
+    iterations, done = 0, False
 
-    def margin_of(logits: torch.Tensor) -> torch.Tensor:
-        z = logits[0].double()
+    def margins_of(logits: torch.Tensor) -> torch.Tensor:
+        z = logits.double()
         if target_index is None:
-            others = torch.cat([z[:original], z[original + 1:]])
-            return z[original] - others.max()
-        others = torch.cat([z[:target_index], z[target_index + 1:]])
-        return others.max() - z[target_index]
+            own = z[:, original]
+            others = torch.cat([z[:, :original], z[:, original + 1:]], dim=1)
+            return own - others.max(dim=1).values
+        own = z[:, target_index]
+        others = torch.cat([z[:, :target_index], z[:, target_index + 1:]], dim=1)
+        return others.max(dim=1).values - own
 
-    total = steps * (1 + restarts)
+    def verify(d: torch.Tensor, m: float) -> bool:
+        """Re-render a candidate (the card's rendering, then the fixed variations); True: done."""
+        candidate = disp.apply(sketch, d.cpu().numpy())
+        exact = probabilities(candidate, model)
+        flipped = _flipped(exact, original, target_index)
+        robust = jitter.flipped_fraction(jitter.probabilities(candidate, model, robust_variations),
+                                         original, target_index) if flipped else 0.0
+        rank = (flipped, robust, -m)
+        if rank > best["rank"]:
+            best.update(delta=d.clone(), rank=rank, probs=exact, robust=robust)
+        return flipped and robust >= ROBUST_STOP
+
+    total = (steps + 1) * (1 + restarts)
     for attempt in range(1 + restarts):
-        kind = loss if loss != "auto" else ("ce", "margin")[attempt % 2]
-        if attempt < 2:
+        if attempt == 0:
             delta = scorer.zeros()
         else:  # a fresh start somewhere inside the ball, for the sketches the first run missed
             start = rng.normal(size=(sketch.num_points, 2)) * limit * 0.5
-            delta = disp.project(torch.as_tensor(start, device=scorer.device), limit) * mask_t
+            delta = disp.project(torch.as_tensor(start, device=device), limit) * mask_t
+        # The iterate with the lowest mean margin over its renderings, verified if nothing stops
+        # the run earlier; re-rendering is costly, so verification waits for a promising iterate.
+        run_best, run_value, last_verified = delta.clone(), np.inf, -VERIFY_EVERY
+        # The iterate that went furthest past the boundary in the card's own rendering (the
+        # identity variation sees exactly what a re-render sees): a bare flip to fall back on.
+        card_best, card_value = delta.clone(), np.inf
         for it in range(steps + 1):
-            check(cancelled)
+            state.check()
             last = it == steps
+            variations = [jitter.IDENTITY] + jitter.sample(rng, samples, tolerance)
             d = delta.detach().requires_grad_(not last)
             with torch.no_grad() if last else torch.enable_grad():
-                logits = scorer.logits(d)
-                margin = margin_of(logits)
-                objective = margin if kind == "margin" else _ce(logits, original, target_index)
-            probs = torch.softmax(logits.detach().double(), dim=1)[0].cpu().numpy()
+                logits = scorer.logits(d, variations)
+                margins = margins_of(logits)
+                # Once every rendering is past the margin and the fixed variations still are not
+                # all flipped, keep pushing the mean margin rather than stopping on a zero hinge.
+                hinge = margins + margin
+                past = not float(hinge.detach().max()) > 0
+                objective = margins.mean() if past else torch.relu(hinge).mean()
+            probs = torch.softmax(logits[:1].detach().double(), dim=1)[0].cpu().numpy()
             history.append(probs)
-            if on_iteration is not None:
-                on_iteration(len(history) - 1, probs)
-            report(progress, (iterations + 1) / (total + 1))
-            m = float(margin.detach())
-            if m < best["margin"]:
-                best = {"delta": d.detach().clone(), "margin": m}
-            if m < -MARGIN:
-                candidate = disp.apply(sketch, d.detach().cpu().numpy())
-                verified = probabilities(candidate, model)
-                if _flipped(verified, original, target_index):
-                    success, verified_probs = True, verified
-                    best = {"delta": d.detach().clone(), "margin": m}
+            state.set_partial(Iteration(len(history) - 1, probs))
+            state.set_progress(0.05 + 0.95 * len(history) / total)
+            mean_margin = float(margins.detach().mean())
+            if mean_margin < run_value:
+                run_best, run_value = d.detach().clone(), mean_margin
+            if float(margins[0].detach()) < card_value:
+                card_best, card_value = d.detach().clone(), float(margins[0].detach())
+            # Verify once every rendering is past the margin or, late in a run (a model whose
+            # logits never reach the margin), once every rendering is at least flipped.
+            ready = past or (it >= steps // 2 and float(margins.detach().max()) < 0)
+            if ready and it - last_verified >= VERIFY_EVERY:
+                last_verified = it
+                if verify(d.detach(), float(margins[0].detach())):
+                    done = True
                     break
             if last:
                 break
@@ -238,17 +314,24 @@ def attack(sketch: Sketch, model: Any, target: str | int | None = None,
             size = limit * (step_start + (step_end - step_start) * frac)
             delta = disp.project(d.detach() - size * direction, limit) * mask_t
             iterations += 1
-        if success:
+        if not done:
+            verify(run_best, run_value)
+            if card_value < 0:
+                verify(card_best, card_value)
+        if done or best["rank"][0]:
             break
-    best_delta = best["delta"]
+    if best["probs"] is None:
+        # Nothing verified flips: return the edit the optimiser liked best, re-rendered below.
+        best["delta"] = run_best
 
-    flat = best_delta.cpu().numpy()
+    flat = best["delta"].cpu().numpy()
     edited = disp.apply(sketch, flat)
-    after = verified_probs if verified_probs is not None else probabilities(edited, model)
-    if not success:
-        success = _flipped(after, original, target_index)
+    after = best["probs"] if best["probs"] is not None else probabilities(edited, model)
+    success = _flipped(after, original, target_index)
+    robust = best["robust"] if best["probs"] is not None else jitter.flipped_fraction(
+        jitter.probabilities(edited, model, robust_variations), original, target_index)
     m = disp.measure(sketch, edited)
-    report(progress, 1.0)
+    state.set_progress(1.0)
     adv = int(after.argmax())
     return AttackResult(
         success=bool(success), sketch=sketch, edited=edited, labels=labels,
@@ -257,7 +340,9 @@ def attack(sketch: Sketch, model: Any, target: str | int | None = None,
         target_index=target_index, budget=budget, strokes_allowed=allowed, displacement=flat,
         iterations=iterations, elapsed_ms=(time.perf_counter() - started) * 1000.0,
         history=np.array(history), max_displacement=m["max_displacement"],
-        mean_displacement=m["mean_displacement"], strokes_changed=m["strokes_changed"], notes=notes)
+        mean_displacement=m["mean_displacement"], strokes_changed=m["strokes_changed"],
+        robust_success=float(robust), margin=margin, robust_renders=len(robust_variations),
+        notes=notes)
 
 
 def _ce(logits, original, target_index):

@@ -31,7 +31,7 @@ def check_budget(budget: float) -> float:
 
 
 def bbox_side(sketch: Sketch) -> float:
-    """Longer side of the sketch's bounding box, in sketch units (0 for a dot or an empty sketch)."""
+    """Longer side of the sketch's bounding box, in sketch units (0: a dot or an empty sketch)."""
     x0, y0, x1, y1 = sketch.bbox()
     return float(max(x1 - x0, y1 - y0))
 

@@ -1,4 +1,4 @@
-"""Generation (model card `task = "generate"`): a sketch in, an image out, strokes explained per region.
+"""Generation (card `task = "generate"`): a sketch in, an image out, strokes explained per region.
 
 A generator maps the rendered sketch (the card's `[input]`) to one image, `(1, C, H, W)` with C = 1
 or 3 (completion, colourisation, sketch-to-photo). What is attributed to the strokes is the mean of
@@ -13,21 +13,22 @@ rectangle dragged in a user interface is made into one with `region_from_rect` (
     from sketchstudio.tasks.generate import generate, explain_region
     g = generate(sketch, model)            # GenerationResult: g.image (H, W, C) float32, g.stats
     r = explain_region(sketch, model, region=(16, 16, 48, 48))   # an explain() Attribution
-    r.strokes                              # one value per stroke; they sum to r.score_full - r.score_blank
+    r.strokes                      # one value per stroke; they sum to r.score_full - r.score_blank
 """
 from __future__ import annotations
 
 import math
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..errors import UserError
-from ..progress import CancelledFn, ProgressFn, check, report
+from ..progress import CancelledFn, ProgressFn, TaskState, report
 from ..render import render_ink, to_model_input
 from ..render.pipeline import pixels_to_sketch
 from ..sketch import Sketch
@@ -66,7 +67,7 @@ class Region:
         return f"{self.x0},{self.y0},{self.x1},{self.y1}"
 
 
-def parse_region(value: "str | Sequence[Any] | Region") -> Region:
+def parse_region(value: str | Sequence[Any] | Region) -> Region:
     """'x0,y0,x1,y1' (or four integers) -> Region; checks the numbers, not the image bounds."""
     if isinstance(value, Region):
         return value
@@ -97,7 +98,7 @@ def parse_region(value: "str | Sequence[Any] | Region") -> Region:
     return Region(x0, y0, x1, y1)
 
 
-def check_region(region: "str | Sequence[Any] | Region | None", width: int, height: int) -> Region:
+def check_region(region: str | Sequence[Any] | Region | None, width: int, height: int) -> Region:
     """A valid region inside a width x height output; None is the whole image."""
     if region is None:
         return Region(0, 0, width, height)
@@ -125,7 +126,8 @@ def region_from_rect(x0: float, y0: float, x1: float, y1: float, width: int,
 
 # --- output checks ------------------------------------------------------------------------------
 
-def check_output_shape(output: torch.Tensor, model_id: str | None = None, batch: int | None = 1) -> None:
+def check_output_shape(output: torch.Tensor, model_id: str | None = None,
+                       batch: int | None = 1) -> None:
     """A generator's output must be (batch, C, H, W) with C = 1 or 3; one clear line otherwise."""
     who = f"generator {model_id!r}" if model_id else "the generator"
     if not isinstance(output, torch.Tensor):
@@ -149,24 +151,54 @@ def check_output(output: torch.Tensor, model_id: str | None = None) -> None:
 
 
 class RegionMean:
-    """Objective: model output (B, C, H, W) -> (B,) mean of all channels inside `region`.
+    """Objective: model output (B, C, H, W) -> (B,) mean of all channels inside the region.
 
-    `region` None: the whole image. The output's shape is checked on every call, so a generator
-    that answers a batch with the wrong shape fails with one line, not an indexing error.
+    The region is a rectangle (`region`; None: the whole image) or any set of output pixels
+    (`mask`, an (H, W) bool array: a filled area a user clicked). The output's shape is checked on
+    every call, so a generator that answers a batch with the wrong shape fails with one line, not
+    an indexing error.
     """
 
     name = "region-mean"
 
-    def __init__(self, region: "Region | str | Sequence[int] | None" = None) -> None:
+    def __init__(self, region: Region | str | Sequence[int] | None = None,
+                 mask: np.ndarray | None = None) -> None:
+        self.mask = None
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.ndim != 2 or not mask.any():
+                raise UserError(f"a region mask must be a non-empty (H, W) array of output pixels, "
+                                f"got shape {mask.shape} with {int(mask.sum())} pixels")
+            ys, xs = np.nonzero(mask)
+            # The mask's bounding box stands for it wherever a rectangle is shown or reported.
+            region = Region(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+            self.mask = mask
         self.region = None if region is None else parse_region(region)
+        self._weights: dict = {}
+
+    @property
+    def pixels(self) -> int | None:
+        """How many output pixels the objective averages (None: a rectangle, see `region`)."""
+        return None if self.mask is None else int(self.mask.sum())
 
     def __call__(self, output: torch.Tensor) -> torch.Tensor:
         check_output_shape(output, batch=None)
         h, w = output.shape[2], output.shape[3]
+        if self.mask is not None:
+            if self.mask.shape != (h, w):
+                raise UserError(f"the region mask is {self.mask.shape[1]}x{self.mask.shape[0]} "
+                                f"pixels but the output is {w}x{h}")
+            key = (output.device, output.dtype)
+            if key not in self._weights:
+                m = torch.as_tensor(self.mask, device=output.device, dtype=output.dtype)
+                self._weights[key] = m / m.sum()
+            return (output * self._weights[key]).sum(dim=(2, 3)).mean(dim=1)
         r = check_region(self.region, w, h)
         return output[:, :, r.y0:r.y1, r.x0:r.x1].mean(dim=(1, 2, 3))
 
     def __repr__(self) -> str:
+        if self.mask is not None:
+            return f"RegionMean(mask of {self.pixels} pixels in {self.region})"
         return f"RegionMean({self.region})"
 
 
@@ -190,9 +222,10 @@ class GenerationResult:
     offset: np.ndarray
     input_size: int
     model: str | None = None
-    output_ink: str | None = None          # card [output] ink: "light-on-dark" | "dark-on-light" | None
+    output_ink: str | None = None          # card [output] ink: "light-on-dark" | "dark-on-light"
     output_range: tuple[float, float] | None = None   # card [output] range, if it says
     same_frame: bool = True                # card [output] frame == "input" (or not said)
+    description: str | None = None         # card [output] description: what the image shows
     elapsed_ms: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -240,12 +273,22 @@ class GenerationResult:
             return np.zeros(self.image.shape[:2], np.float32)
         return np.clip(self.ink() - self.input_ink, 0.0, 1.0).astype(np.float32)
 
-    def output_to_sketch(self, x: "float | np.ndarray", y: "float | np.ndarray") -> tuple:
+    def region_at(self, x: float, y: float) -> np.ndarray | None:
+        """The area the generator made around output pixel (column x, row y): the 4-connected
+        region of pixels it inks (> 0.5) that the input does not (a fill generator's filled area),
+        as an (H, W) bool mask; None where the pixel is not such a pixel."""
+        from .regions import region_at
+
+        if not self.same_frame or self.image.shape[:2] != self.input_ink.shape:
+            return region_at(self.ink() > 0.5, x, y)
+        return region_at((self.ink() > 0.5) & (self.input_ink <= 0.5), x, y)
+
+    def output_to_sketch(self, x: float | np.ndarray, y: float | np.ndarray) -> tuple:
         """Output pixel coordinates (pixel centres at +0.5) -> sketch coordinates."""
         sx, sy = self.input_size / self.width, self.input_size / self.height
         return pixels_to_sketch(np.asarray(x) * sx, np.asarray(y) * sy, self.scale, self.offset)
 
-    def sketch_to_output(self, x: "float | np.ndarray", y: "float | np.ndarray") -> tuple:
+    def sketch_to_output(self, x: float | np.ndarray, y: float | np.ndarray) -> tuple:
         sx, sy = self.width / self.input_size, self.height / self.input_size
         return ((np.asarray(x) * self.scale + self.offset[0]) * sx,
                 (np.asarray(y) * self.scale + self.offset[1]) * sy)
@@ -266,14 +309,19 @@ def output_card(model: Any) -> dict[str, Any]:
 def check_generator(model: Any) -> None:
     task = getattr(model, "task", None)
     if task != TASK:
-        raise UserError(f"model {getattr(model, 'id', '?')!r} is a {task!r} model; generation needs "
-                        f"a model whose card says task = \"generate\"")
+        raise UserError(f"model {getattr(model, 'id', '?')!r} is a {task!r} model; generation "
+                        f"needs a model whose card says task = \"generate\"")
 
 
-def generate(sketch: Sketch, model: Any, cancelled: CancelledFn = None) -> GenerationResult:
-    """Render the sketch as the card says, run the generator once, check and describe its image."""
+def generate(sketch: Sketch, model: Any, state: TaskState | None = None) -> GenerationResult:
+    """Render the sketch as the card says, run the generator once, check and describe its image.
+
+    `state` (progress and cancellation, `sketchstudio.progress`): one forward pass is short, so
+    it is only asked whether to stop before the work and told when the work is done.
+    """
     check_generator(model)
-    check(cancelled)
+    state = TaskState.coerce(state)
+    state.check()
     started = time.perf_counter()
     spec = model.spec
     device = getattr(model, "device", torch.device("cpu"))
@@ -286,17 +334,21 @@ def generate(sketch: Sketch, model: Any, cancelled: CancelledFn = None) -> Gener
     section = output_card(model)
     rng = section.get("range")
     output_range = (float(rng[0]), float(rng[1])) if _pair(rng) else None
-    polarity = section.get("ink") if section.get("ink") in ("light-on-dark", "dark-on-light") else None
+    polarity = (section.get("ink") if section.get("ink") in ("light-on-dark", "dark-on-light")
+                else None)
     scale, offset = spec.placement(sketch)
     result = GenerationResult(
         image=image, input_ink=ink.cpu().numpy().astype(np.float32), stats={}, scale=float(scale),
         offset=np.asarray(offset, dtype=np.float64), input_size=spec.size, model=model_id,
         output_ink=polarity, output_range=output_range,
         same_frame=section.get("frame", "input") == "input",
+        description=(section.get("description")
+                     if isinstance(section.get("description"), str) else None),
         elapsed_ms=(time.perf_counter() - started) * 1000.0)
     result.stats = _stats(result)
     if len(sketch) == 0:
         result.notes.append("the sketch is empty: the image is the generator's blank-canvas output")
+    state.set_progress(1.0)
     return result
 
 
@@ -319,24 +371,40 @@ def _stats(result: GenerationResult) -> dict[str, Any]:
     return stats
 
 
-def explain_region(sketch: Sketch, model: Any, region: "Region | str | Sequence[int] | None" = None,
+def explain_region(sketch: Sketch, model: Any, region: Region | str | Sequence[int] | None = None,
                    method: str = "sla", steps: int | None = None, progress: ProgressFn = None,
-                   cancelled: CancelledFn = None):
-    """Attribute the mean of the generated image inside `region` (None: the whole image) to the
-    strokes: an `explain()` Attribution (objective "region-mean"; `params["region"]` holds the
-    checked region as [x0, y0, x1, y1], x1/y1 exclusive). sla/psla values sum to
-    score_full - score_blank (the region mean on the sketch and on the blank canvas)."""
+                   cancelled: CancelledFn = None, *, mask: np.ndarray | None = None,
+                   state: TaskState | None = None):
+    """Attribute the mean of the generated image inside `region` (None: the whole image), or over
+    the output pixels of `mask` (an (H, W) bool array, e.g. one filled area), to the strokes: an
+    `explain()` Attribution (objective "region-mean"; `params["region"]` holds the checked region,
+    or the mask's bounding box, as [x0, y0, x1, y1], x1/y1 exclusive; `params["mask_pixels"]` the
+    mask's size). sla/psla values sum to score_full - score_blank (the region mean on the sketch
+    and on the blank canvas). `state` replaces `progress`/`cancelled` when given."""
     from ..explain import explain
 
+    if state is not None:
+        progress, cancelled = state.progress_fn(), state.cancelled_fn()
     check_generator(model)
     # One forward pass first: the region is checked against the real output size, and a generator
     # with a wrong output shape is reported before any attribution work.
-    generated = generate(sketch, model, cancelled)
-    r = check_region(region, generated.width, generated.height)
+    generated = generate(sketch, model, TaskState(cancelled=cancelled))
+    objective = RegionMean(region, mask=mask) if mask is not None else None
+    if objective is not None:
+        if objective.mask.shape != (generated.height, generated.width):
+            raise UserError(f"the region mask is {objective.mask.shape[1]}x"
+                            f"{objective.mask.shape[0]} pixels but the output is "
+                            f"{generated.width}x{generated.height}")
+        r = objective.region
+    else:
+        r = check_region(region, generated.width, generated.height)
+        objective = RegionMean(r)
     report(progress, 0.02)
     inner = None if progress is None else (lambda f: report(progress, 0.02 + 0.98 * f))
-    result = explain(sketch, model, method=method, steps=steps, objective=RegionMean(r),
+    result = explain(sketch, model, method=method, steps=steps, objective=objective,
                      progress=inner, cancelled=cancelled)
     result.params = {**result.params, "region": r.to_list(),
                      "output_shape": [generated.channels, generated.height, generated.width]}
+    if objective.mask is not None:
+        result.params["mask_pixels"] = objective.pixels
     return result

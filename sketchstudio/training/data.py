@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from ..errors import UserError
 from ..render.spec import RenderSpec
+from ..shared_data import DATA_ENV, data_root
 from ..sketch import Sketch
 
 CREDIT = "Quick, Draw! dataset by Google, CC BY 4.0"
-DATA_ENV = "SKETCHSTUDIO_DATA"
 
 # The default model's input, fixed: the studio explains it on exactly these pixels.
 # Pure Gaussian profile (width 0) said explicitly, so a changed RenderSpec default cannot move it.
@@ -40,14 +39,13 @@ HELDOUT_PER_CATEGORY = 5
 
 
 def default_data_dir() -> Path:
-    """quickdraw/simplified under $SKETCHSTUDIO_DATA, or under ../shared/data beside the project."""
-    env = os.environ.get(DATA_ENV)
-    root = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"
-    return root / "quickdraw" / "simplified"
+    """quickdraw/simplified in the shared data folder (sketchstudio/shared_data.py)."""
+    return data_root() / "quickdraw" / "simplified"
 
 
 def resolve_data_dir(path: str | Path | None) -> Path:
-    """A folder of <category>.ndjson files; the data root (holding quickdraw/simplified) works too."""
+    """A folder of <category>.ndjson files; the data root (holding quickdraw/simplified) works
+    too."""
     folder = Path(path).expanduser() if path else default_data_dir()
     if (folder / "quickdraw" / "simplified").is_dir():
         folder = folder / "quickdraw" / "simplified"
@@ -76,7 +74,8 @@ def load_category(folder: Path, category: str) -> list[Sketch]:
 
 
 def split_key(sketch: Sketch) -> str:
-    """Stable, order-free sort key of a drawing: sha256 of its key_id (of its points without one)."""
+    """Stable, order-free sort key of a drawing: sha256 of its key_id (of its points without
+    one)."""
     key = sketch.metadata.get("key_id")
     if key is None:
         key = json.dumps([s.points.tolist() for s in sketch.strokes])
@@ -90,7 +89,8 @@ class Split:
     heldout: tuple[Sketch, ...]
 
 
-def split(sketches: list[Sketch], heldout: int = HELDOUT_PER_CATEGORY, validation: int = 0) -> Split:
+def split(sketches: list[Sketch], heldout: int = HELDOUT_PER_CATEGORY,
+          validation: int = 0) -> Split:
     """Held-out: the `heldout` drawings with the smallest split_key; validation: the next ones."""
     ordered = sorted(sketches, key=split_key)
     if len(ordered) < heldout + validation + 1:

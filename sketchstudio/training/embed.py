@@ -128,8 +128,7 @@ def derive_embedding(source: str | Path, out: str | Path, data: str | Path | Non
 
 
 def _features(features: nn.Module, sketches, spec, batch: int = 256) -> np.ndarray:
-    from ..render import to_model_input
-    from ..tasks.retrieve import render_batch
+    from ..render import render_batch, to_model_input
 
     chunks = []
     with torch.no_grad():

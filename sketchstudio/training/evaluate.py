@@ -1,8 +1,8 @@
 """Held-out accuracy of a classifier on real drawings, rendered exactly as its card says."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -17,8 +17,9 @@ def render_batch(sketches: Sequence[Sketch], spec: RenderSpec) -> torch.Tensor:
     return to_model_input(ink, spec)
 
 
-def accuracy(predict: Callable[[torch.Tensor], torch.Tensor], spec: RenderSpec, labels: Sequence[str],
-             sketches_by_label: Mapping[str, Sequence[Sketch]], batch: int = 128) -> dict:
+def accuracy(predict: Callable[[torch.Tensor], torch.Tensor], spec: RenderSpec,
+             labels: Sequence[str], sketches_by_label: Mapping[str, Sequence[Sketch]],
+             batch: int = 128) -> dict:
     """top-1 / top-3 over all drawings and per category. `predict` maps inputs to logits."""
     index = {name: i for i, name in enumerate(labels)}
     items = [(s, index[c]) for c, group in sketches_by_label.items() for s in group]
@@ -47,10 +48,11 @@ def accuracy(predict: Callable[[torch.Tensor], torch.Tensor], spec: RenderSpec, 
 def evaluate_model(model, data: str | Path | None = None) -> dict:
     """A LoadedModel on the held-out drawings of its own labels (the split `train` left out)."""
     from ..errors import UserError
+    from ..models.tasks import ModelTask
     from .data import available_categories, heldout_sketches, resolve_data_dir
 
     folder = resolve_data_dir(data)
-    if model.task != "classify":
+    if model.task != ModelTask.CLASSIFY:
         raise UserError(f"model {model.id!r} is a {model.task} model, not a classifier")
     present = set(available_categories(folder))
     categories = [c for c in model.labels if c in present]

@@ -6,10 +6,12 @@ convolutions and the network is scripted with TorchScript.
 """
 from __future__ import annotations
 
-import copy
+from os import PathLike
 
 import torch
 from torch import nn
+
+from . import export
 
 
 def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
@@ -60,28 +62,15 @@ class _Exported(nn.Module):
 
 
 def fold_batchnorm(model: SketchCNN) -> _Exported:
-    """An eval-mode copy for export (the trained model is left as it was, apart from eval())."""
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
-    model = model.eval()
-    layers: list[nn.Module] = []
-    mods = list(model.features)
-    i = 0
-    while i < len(mods):
-        m = mods[i]
-        if isinstance(m, nn.Conv2d) and i + 1 < len(mods) and isinstance(mods[i + 1], nn.BatchNorm2d):
-            layers.append(fuse_conv_bn_eval(m, mods[i + 1]))
-            i += 2
-            continue
-        layers.append(nn.ReLU() if isinstance(m, nn.ReLU) else m)  # no in-place ops for explainers
-        i += 1
-    exported = _Exported(nn.Sequential(*layers), copy.deepcopy(model.head)).eval()
+    """An eval-mode copy for export (training/export.py folds it), without the dropout layer."""
+    folded = export.fold_batchnorm(model)
+    assert isinstance(folded, SketchCNN)
+    exported = _Exported(folded.features, folded.head).eval()
     for p in exported.parameters():
         p.requires_grad_(False)
     return exported
 
 
-def export_torchscript(model: SketchCNN, path) -> None:
+def export_torchscript(model: SketchCNN, path: str | PathLike[str]) -> None:
     """Fold, script and save; the saved file is what `load_model` reads."""
-    scripted = torch.jit.script(fold_batchnorm(copy.deepcopy(model).cpu()))
-    torch.jit.save(scripted, str(path))
+    export.export_torchscript(model, path, fold=fold_batchnorm)

@@ -19,21 +19,31 @@ import math
 import os
 import platform
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..errors import UserError
-from ..progress import CancelledFn, ProgressFn, check, report
+from ..models.tasks import ModelTask
+from ..progress import TaskState
 from ..render import RenderSpec, render_ink, to_model_input
 from ..sketch import Sketch
 from ..sketch.augment import Augmenter
-from .data import (CREDIT, DEFAULT_CATEGORIES, HELDOUT_PER_CATEGORY, RENDER_SPEC,
-                   available_categories, load_category, resolve_data_dir, split)
+from .data import (
+    CREDIT,
+    DEFAULT_CATEGORIES,
+    HELDOUT_PER_CATEGORY,
+    RENDER_SPEC,
+    available_categories,
+    load_category,
+    resolve_data_dir,
+    split,
+)
 from .evaluate import accuracy
 from .model import DEFAULT_CHANNELS, SketchCNN, export_torchscript
 
@@ -72,14 +82,15 @@ class TrainConfig:
 class TrainResult:
     card_path: Path
     model_path: Path
-    heldout: dict
-    validation: dict | None
+    heldout: dict[str, Any]
+    validation: dict[str, Any] | None
     seconds: float
-    card: dict
+    card: dict[str, Any]
 
 
-class AugmentedSketches(torch.utils.data.Dataset):
-    """(ink (S, S) float, label): drawing i, augmented with rng (seed, phase, epoch, i), rendered."""
+class AugmentedSketches(torch.utils.data.Dataset[tuple[torch.Tensor, int]]):
+    """(ink (S, S) float, label): drawing i, augmented with rng (seed, phase, epoch, i),
+    rendered."""
 
     def __init__(self, items: Sequence[tuple[Sketch, int]], spec: RenderSpec,
                  augmenter: Augmenter | None, seed: int, phase: int) -> None:
@@ -101,20 +112,24 @@ class AugmentedSketches(torch.utils.data.Dataset):
         return render_ink(sketch, self.spec), label
 
 
-def train_classifier(config: TrainConfig, log: LogFn | None = None, progress: ProgressFn = None,
-                     cancelled: CancelledFn = None) -> TrainResult:
+def train_classifier(config: TrainConfig, log: LogFn | None = None,
+                     state: TaskState | None = None) -> TrainResult:
+    """Train, export and measure the classifier of `config`.
+
+    Long work (sketchstudio/progress.py): `state` receives the progress and is checked for a
+    cancel between batches (`Cancelled` stops the run before anything is written)."""
+    state = TaskState.coerce(state)
     log = log or (lambda line: None)
     started = time.perf_counter()
     threads = torch.get_num_threads()
     torch.set_num_threads(max(1, config.threads))
     try:
-        return _train(config, log, progress, cancelled, started)
+        return _train(config, log, state, started)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(config: TrainConfig, log: LogFn, progress: ProgressFn, cancelled: CancelledFn,
-           started: float) -> TrainResult:
+def _train(config: TrainConfig, log: LogFn, state: TaskState, started: float) -> TrainResult:
     folder = resolve_data_dir(config.data)
     categories = list(dict.fromkeys(config.categories))
     if len(categories) < 2:
@@ -155,13 +170,14 @@ def _train(config: TrainConfig, log: LogFn, progress: ProgressFn, cancelled: Can
 
     def step_done() -> None:
         done[0] += 1
-        report(progress, 0.97 * done[0] / total)
+        state.set_progress(0.97 * done[0] / total)
 
     # --- phase 1: pretrain -----------------------------------------------------------------
     if pre_items:
         model = SketchCNN(len(present), config.channels, config.dropout)
         _fit(model, AugmentedSketches(pre_items, spec, config.augmenter, config.seed, 1),
-             config, config.pretrain_epochs, config.lr, "pretrain", log, step_done, cancelled, started)
+             config, config.pretrain_epochs, config.lr, "pretrain", log, step_done, state,
+             started)
         rows = torch.tensor([pre_index[c] for c in categories])
         head = nn.Linear(model.num_features, len(categories))
         with torch.no_grad():
@@ -176,14 +192,15 @@ def _train(config: TrainConfig, log: LogFn, progress: ProgressFn, cancelled: Can
     # --- phase 2: the chosen categories ---------------------------------------------------
     if config.epochs > 0:
         _fit(model, AugmentedSketches(train_items, spec, config.augmenter, config.seed, 2),
-             config, config.epochs, fine_lr, "train", log, step_done, cancelled, started)
+             config, config.epochs, fine_lr, "train", log, step_done, state, started)
     model.eval()
-    model.to(memory_format=torch.contiguous_format)
-    check(cancelled)
+    model.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # not in torch stubs
+    state.check()
 
     validation = None
     if config.validation:
-        validation = accuracy(model, spec, categories, {c: splits[c].validation for c in categories})
+        held = {c: splits[c].validation for c in categories}
+        validation = accuracy(model, spec, categories, held)
         log(f"validation: top-1 {validation['top1']:.3f}  top-3 {validation['top3']:.3f} "
             f"({validation['heldout']} drawings)")
 
@@ -192,7 +209,7 @@ def _train(config: TrainConfig, log: LogFn, progress: ProgressFn, cancelled: Can
     out = Path(config.out)
     result = _write(model, config, categories, spec, splits, pre_drawings,
                     len(present) if pre_items else 0, out, seconds, validation)
-    report(progress, 1.0)
+    state.set_progress(1.0)
     log(f"held-out: top-1 {result.heldout['top1']:.3f}  top-3 {result.heldout['top3']:.3f} "
         f"({result.heldout['heldout']} drawings)")
     log(f"wrote {result.card_path} and {result.model_path} "
@@ -224,7 +241,7 @@ class AdamW:
         self.t += 1
         b1, b2 = self.betas
         c1, c2 = 1.0 - b1 ** self.t, 1.0 - b2 ** self.t
-        for p, m, v in zip(self.params, self.m, self.v):
+        for p, m, v in zip(self.params, self.m, self.v, strict=True):
             if p.grad is None:
                 continue
             p.mul_(1.0 - lr * self.weight_decay)
@@ -248,7 +265,7 @@ def one_cycle(peak: float, steps: int, warmup: float = 0.15, start: float = 0.05
 
 def _fit(model: SketchCNN, dataset: AugmentedSketches, config: TrainConfig, epochs: int,
          lr: float, phase: str, log: LogFn, step_done: Callable[[], None],
-         cancelled: CancelledFn, started: float) -> None:
+         state: TaskState, started: float) -> None:
     spec = dataset.spec
     generator = torch.Generator().manual_seed(config.seed * 1000 + dataset.phase)
     loader = torch.utils.data.DataLoader(
@@ -260,14 +277,14 @@ def _fit(model: SketchCNN, dataset: AugmentedSketches, config: TrainConfig, epoc
     schedule = one_cycle(lr, max(steps, 1))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     # channels-last convolutions train about 1.4x faster on the CPU
-    model.to(memory_format=torch.channels_last)
+    model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # not in torch stubs
     step = 0
     for epoch in range(epochs):
         dataset.epoch = epoch  # read by workers, which start afresh every epoch
         model.train()
         t0, seen, correct, total_loss = time.perf_counter(), 0, 0, 0.0
         for ink, label in loader:
-            check(cancelled)
+            state.check()
             logits = model(to_model_input(ink, spec).contiguous(memory_format=torch.channels_last))
             loss = loss_fn(logits, label)
             opt.zero_grad()
@@ -284,8 +301,9 @@ def _fit(model: SketchCNN, dataset: AugmentedSketches, config: TrainConfig, epoc
 
 
 def _write(model: SketchCNN, config: TrainConfig, categories: list[str], spec: RenderSpec,
-           splits: dict, pre_drawings: int, pre_categories: int, out: Path, seconds: float,
-           validation: dict | None) -> TrainResult:
+           splits: dict[str, Any], pre_drawings: int, pre_categories: int, out: Path,
+           seconds: float,
+           validation: dict[str, Any] | None) -> TrainResult:
     import tomli_w
 
     from ..models.card import CARD_FILENAME, load_card
@@ -317,9 +335,9 @@ def _write(model: SketchCNN, config: TrainConfig, categories: list[str], spec: R
     return TrainResult(card_path, model_path, heldout, validation, seconds, card)
 
 
-def _card(config: TrainConfig, categories: list[str], spec: RenderSpec, splits: dict,
-          pre_drawings: int, pre_categories: int, seconds: float, validation: dict | None,
-          file_name: str) -> dict:
+def _card(config: TrainConfig, categories: list[str], spec: RenderSpec, splits: dict[str, Any],
+          pre_drawings: int, pre_categories: int, seconds: float, validation: dict[str, Any] | None,
+          file_name: str) -> dict[str, Any]:
     n_train = sum(len(s.train) for s in splits.values())
     n_heldout = sum(len(s.heldout) for s in splits.values())
     training = {
@@ -349,7 +367,7 @@ def _card(config: TrainConfig, categories: list[str], spec: RenderSpec, splits: 
         training["validation_top1"] = round(validation["top1"], 4)
     return {
         "name": config.name or f"Quick, Draw! CNN ({len(categories)} categories)",
-        "task": "classify",
+        "task": ModelTask.CLASSIFY.value,
         "file": file_name,
         "labels": list(categories),
         "description": (f"Small CNN trained by SketchStudio on {n_train} real Quick, Draw! "

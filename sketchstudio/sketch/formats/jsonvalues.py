@@ -57,7 +57,7 @@ def describe(value: Any) -> str:
         return "true/false"
     if value is None:
         return "null"
-    names = {str: "a string", list: "a list", dict: "an object"}
+    names: dict[type[object], str] = {str: "a string", list: "a list", dict: "an object"}
     return names.get(type(value), type(value).__name__)
 
 
@@ -77,14 +77,18 @@ def numbers(value: Any, what: str) -> np.ndarray:
     return array
 
 
-def plain_numbers(values: np.ndarray) -> list:
+def plain_numbers(values: np.ndarray) -> list[Any]:
     """Numbers for writing: integral values as JSON integers (as Quick, Draw! writes them)."""
+    # numpy types tolist() as Any; on an array it is a (nested) list of Python numbers.
+    plain: list[Any]
     if np.all(np.abs(values) < 2 ** 53) and np.array_equal(values, np.round(values)):
-        return values.astype(np.int64).tolist()
-    return values.tolist()
+        plain = values.astype(np.int64).tolist()
+    else:
+        plain = values.tolist()
+    return plain
 
 
-def json_object(value: Any, what: str) -> dict:
+def json_object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadValue(f"{what} should be an object, got {describe(value)}")
     return value

@@ -14,9 +14,11 @@ refused by name, so an old SketchStudio never half-reads a newer document.
 """
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Mapping
+from typing import Any, BinaryIO
 
 from ..core import Sketch, SketchError, Stroke
 from ..limits import check_coordinates, check_drawing_size
@@ -24,10 +26,14 @@ from ..metadata import check_metadata, check_value, check_written
 from .errors import SketchFileError
 from .files import decode_text, read_bytes
 from .jsonvalues import BadValue, describe, dumps, json_object, loads, numbers, plain_numbers
+from .registry import FileFormat
 from .watch import NO_WATCH, Watch
 
 NAME = "json"
 HOLDS_MANY = False
+# The registry entry (formats/registry.py): what dialogs and galleries show and accept.
+FORMAT = FileFormat(NAME, "SketchStudio document", (".json",), sys.modules[__name__],
+                    document=True)
 FORMAT_TAG = "sketchstudio"
 VERSION = 1
 _KEYS = {"format", "version", "metadata", "strokes", "model", "attribution"}
@@ -92,8 +98,8 @@ def _document(data: Any, watch: Watch = NO_WATCH) -> Document:
     check_value(model, '"model"')
     check_value(attribution, '"attribution"')
     strokes = data["strokes"]
-    check_drawing_size(len(strokes), sum(len(s["points"]) for s in strokes
-                                         if isinstance(s, dict) and isinstance(s.get("points"), list)))
+    check_drawing_size(len(strokes), sum(len(s["points"]) for s in strokes if isinstance(s, dict)
+                                         and isinstance(s.get("points"), list)))
     built = []
     for i, stroke in enumerate(strokes):
         if i % 1024 == 1023:

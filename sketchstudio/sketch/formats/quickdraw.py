@@ -8,8 +8,10 @@ never read whole; the size limit applies to one line (one drawing).
 """
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 import numpy as np
 
@@ -19,10 +21,13 @@ from ..metadata import check_metadata, check_written
 from .errors import SketchFileError
 from .files import MAX_DOCUMENT_BYTES
 from .jsonvalues import BadValue, describe, dumps, json_object, loads, numbers, plain_numbers
+from .registry import FileFormat
 from .watch import NO_WATCH, Watch
 
 NAME = "ndjson"
 HOLDS_MANY = True
+# The registry entry (formats/registry.py): what dialogs and galleries show and accept.
+FORMAT = FileFormat(NAME, "Quick, Draw!", (".ndjson",), sys.modules[__name__])
 
 
 def _records(path: Path, watch: Watch = NO_WATCH) -> Iterator[tuple[int, bytes]]:
@@ -87,6 +92,12 @@ def _parse(path: Path, lineno: int, line: bytes) -> Sketch:
         raise SketchFileError(path, "not UTF-8 text (binary file?)", lineno) from None
     except (BadValue, SketchError) as exc:
         raise SketchFileError(path, str(exc), lineno) from None
+
+
+# Public names for readers that keep going past one bad drawing (a retrieval gallery skips the
+# drawing, not the file): (line number, line) of every record, and one record parsed.
+records = _records
+parse_record = _parse
 
 
 def count(path: Path, watch: Watch = NO_WATCH) -> int:

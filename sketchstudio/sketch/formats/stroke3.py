@@ -19,11 +19,13 @@ Pressure and time have no place in stroke-3 and are not stored. The writer puts 
 """
 from __future__ import annotations
 
+import sys
 import zipfile
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 import numpy as np
 
@@ -32,10 +34,13 @@ from ..limits import check_coordinates, check_drawing_size
 from ..metadata import check_metadata, check_written
 from .errors import SketchFileError
 from .jsonvalues import BadValue, dumps, json_object, loads
+from .registry import FileFormat
 from .watch import NO_WATCH, Watch
 
 NAME = "npz"
 HOLDS_MANY = True
+# The registry entry (formats/registry.py): what dialogs and galleries show and accept.
+FORMAT = FileFormat(NAME, "sketch-rnn stroke-3", (".npz",), sys.modules[__name__])
 SPLITS = ("train", "valid", "test")
 
 # Arrays are decompressed whole; the cap (on the uncompressed size the archive declares) keeps a
@@ -59,7 +64,7 @@ class _Split:
         return len(self.starts) - 1
 
 
-def _declared(path: Path, npz: "np.lib.npyio.NpzFile", key: str) -> None:
+def _declared(path: Path, npz: np.lib.npyio.NpzFile, key: str) -> None:
     """Check the shape and type an array's header declares before numpy allocates it: numpy sizes
     the array from the header alone (a 200-byte member can ask for petabytes, or a shape whose
     product wraps around in 64 bits), so the declared bytes must be what the member holds."""
@@ -99,7 +104,7 @@ def _declared(path: Path, npz: "np.lib.npyio.NpzFile", key: str) -> None:
                               "(damaged or truncated)")
 
 
-def _member(path: Path, npz: "np.lib.npyio.NpzFile", key: str) -> np.ndarray:
+def _member(path: Path, npz: np.lib.npyio.NpzFile, key: str) -> np.ndarray:
     _declared(path, npz, key)
     try:
         value = npz[key]
@@ -117,7 +122,7 @@ def _member(path: Path, npz: "np.lib.npyio.NpzFile", key: str) -> np.ndarray:
     return value
 
 
-def _split(path: Path, npz: "np.lib.npyio.NpzFile", name: str) -> _Split:
+def _split(path: Path, npz: np.lib.npyio.NpzFile, name: str) -> _Split:
     rows = _member(path, npz, name)
     if rows.ndim != 2 or rows.shape[1] != 3 or rows.dtype.kind not in "iuf":
         raise SketchFileError(path, f'"{name}" should be an (N, 3) numeric array of stroke-3 rows, '

@@ -26,6 +26,7 @@ import functools
 import io
 import math
 import re
+import sys
 from pathlib import Path
 from typing import Any, BinaryIO
 from xml.etree import ElementTree
@@ -36,18 +37,28 @@ from defusedxml.ElementTree import DefusedXMLParser
 from svgelements import SVG, Arc, Close, CubicBezier, Move, QuadraticBezier, Shape
 
 from ..core import Sketch, SketchError, Stroke
-from ..limits import (MAX_POINTS, MAX_STROKES, MAX_SVG_DEPTH, MAX_SVG_ITEMS, check_coordinates,
-                      check_drawing_size)
+from ..limits import (
+    MAX_POINTS,
+    MAX_STROKES,
+    MAX_SVG_DEPTH,
+    MAX_SVG_ITEMS,
+    check_coordinates,
+    check_drawing_size,
+)
 from ..metadata import check_metadata, check_written
 from . import svgbounds
 from .errors import SketchFileError
 from .files import read_bytes
 from .jsonvalues import BadValue, dumps, json_object, loads
-from .svgbounds import LINE_ATTR, local as _local
+from .registry import FileFormat
+from .svgbounds import LINE_ATTR
+from .svgbounds import local as _local
 from .watch import NO_WATCH, Cancelled, Watch
 
 NAME = "svg"
 HOLDS_MANY = False
+# The registry entry (formats/registry.py): what dialogs and galleries show and accept.
+FORMAT = FileFormat(NAME, "SVG", (".svg",), sys.modules[__name__])
 SVG_NS = "http://www.w3.org/2000/svg"
 METADATA_ID = "sketchstudio-metadata"
 FLATTEN_TOLERANCE = 1e-3               # curve flattening error, as a fraction of the drawing's size

@@ -23,14 +23,19 @@ Each refusal is one line naming the element and its line. Limits: sketch/limits.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from xml.etree import ElementTree
 
 from svgelements import SVGLexicalParser
 
-from ..limits import (MAX_SVG_ATTRIBUTE_CHARS, MAX_SVG_DEPTH, MAX_SVG_ITEMS, MAX_SVG_STYLE_CHARS,
-                      MAX_SVG_TRANSFORM_WORK)
+from ..limits import (
+    MAX_SVG_ATTRIBUTE_CHARS,
+    MAX_SVG_DEPTH,
+    MAX_SVG_ITEMS,
+    MAX_SVG_STYLE_CHARS,
+    MAX_SVG_TRANSFORM_WORK,
+)
 from .errors import SketchFileError
 
 LINE_ATTR = "data-sketchstudio-line"   # stamped on every element so that errors can name a line
@@ -173,7 +178,7 @@ class _Counts:
         self.transform_work, self.sheet_chars, self.css_transforms = 0, sheet, css_transforms
         self._own_transform = transform
 
-    def add(self, child: "_Counts") -> None:
+    def add(self, child: _Counts) -> None:
         self.items += child.items
         self.elements += child.elements
         self.depth = max(self.depth, child.depth + 1)
@@ -227,13 +232,14 @@ def prepare(path: Path, root: ElementTree.Element) -> None:
             element.text, sheet = text, len(text)
         items = 1
         for name in _GEOMETRY:
-            if element.get(name):
-                items += _vertices(element.get(name))
+            if geometry := element.get(name):
+                items += _vertices(geometry)
         if items > MAX_SVG_ITEMS:
             _too_many(path, element)
         own[element] = (items, transform, sheet, css_transforms)
-        if element.get("id") is not None:
-            ids[element.get("id")] = element          # the last element with an id wins
+        element_id = element.get("id")
+        if element_id is not None:
+            ids[element_id] = element                 # the last element with an id wins
     _count_expanded(path, root, own, ids)
     for element, segments in _check_geometry(path, root).items():
         own[element] = (1 + segments, *own[element][1:])
@@ -324,7 +330,7 @@ class _SegmentCounter:
     def end(self) -> None:
         pass
 
-    def _segment(self, *args, **kwargs) -> None:
+    def _segment(self, *args: object, **kwargs: object) -> None:
         self.segments += 1
 
     move = line = horizontal = vertical = closed = _segment
@@ -350,15 +356,19 @@ def _check_path_data(data: str) -> int:
 def _check_geometry(path: Path, root: ElementTree.Element) -> dict[ElementTree.Element, int]:
     """Path data and point lists, strictly (svgelements silently skips garbage, which would drop
     parts of a drawing); the segments of each."""
-    segments = {}
+    segments: dict[ElementTree.Element, int] = {}
     for element in root.iter():
         tag = local(element.tag)
         try:
-            if tag == "path" and element.get("d", "").strip():
-                segments[element] = _check_path_data(element.get("d"))
-            elif tag in ("polyline", "polygon") and element.get("points", "").strip():
-                # A point list reads exactly like the coordinates of an implicit "M x y x y ...".
-                segments[element] = _check_path_data("M " + element.get("points"))
+            if tag == "path":
+                data = element.get("d", "")
+                if data.strip():
+                    segments[element] = _check_path_data(data)
+            elif tag in ("polyline", "polygon"):
+                points = element.get("points", "")
+                if points.strip():
+                    # A point list reads exactly like the coordinates of an implicit "M x y ...".
+                    segments[element] = _check_path_data("M " + points)
         except ValueError as exc:
             raise SketchFileError(path, f"{_where(element)} has malformed or truncated "
                                   f"{'path data' if tag == 'path' else 'points'}"
