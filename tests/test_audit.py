@@ -24,6 +24,9 @@ from sketchstudio.progress import Cancelled, TaskState
 FILES = ("airplane.ndjson", "apple.ndjson", "banana.ndjson", "cat.ndjson")
 PROJECT = Path(__file__).resolve().parents[1]
 
+# Audits of 100 real drawings with worker processes: minutes on a busy 2-core machine.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def corpus(shared_data) -> list[Path]:

@@ -9,16 +9,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from model_zoo import INPUT, card_dict, make_model, write_card
 from torch import nn
 
-from model_zoo import INPUT, card_dict, make_model, write_card
 from sketchstudio.cli import main
 from sketchstudio.errors import UserError
 from sketchstudio.models import load_model
 from sketchstudio.sketch import Sketch
 from sketchstudio.sketch.io import save_sketches
-from sketchstudio.tasks.generate import (GenerationResult, Region, RegionMean, check_region,
-                                         explain_region, generate, parse_region, region_from_rect)
+from sketchstudio.tasks.generate import (
+    GenerationResult,
+    Region,
+    RegionMean,
+    check_region,
+    explain_region,
+    generate,
+    parse_region,
+    region_from_rect,
+)
 
 SIZE = INPUT["size"]   # 28
 
@@ -214,7 +222,8 @@ def test_cli_json_and_png(tmp_path, capsys):
 
     sketch_file = tmp_path / "bars.json"
     save_sketches(sketch_file, [two_strokes()])
-    card = generator(tmp_path / "id", Identity(), output={"range": [0.0, 1.0], "ink": "light-on-dark"})
+    card = generator(tmp_path / "id", Identity(),
+                     output={"range": [0.0, 1.0], "ink": "light-on-dark"})
     png = tmp_path / "out.png"
     code = main(["generate", str(sketch_file), "--model", str(card), "--region", "0,0,14,28",
                  "--out", str(png), "--json", "--steps", "16"])
@@ -252,8 +261,12 @@ def test_cli_text_output(tmp_path, capsys):
 # --- completion data, training and evaluation -----------------------------------------------------
 
 def test_removals_keep_a_prefix_and_the_pair_lines_up():
-    from sketchstudio.training.completion import (COMPLETION_SPEC, random_removal, remove_suffix,
-                                                  render_pair)
+    from sketchstudio.training.completion import (
+        COMPLETION_SPEC,
+        random_removal,
+        remove_suffix,
+        render_pair,
+    )
 
     sketch = Sketch.from_arrays([[[0, 0], [50, 0]], [[0, 20], [50, 20]], [[0, 40], [90, 60]],
                                  [[10, 10], [30, 30]], [[40, 0], [45, 50]]])

@@ -14,9 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hostile_models
 import pytest
 
-import hostile_models
 from sketchstudio.sketch import Sketch
 from sketchstudio.sketch.formats import Document
 from sketchstudio.sketch.io import save_document

@@ -1,9 +1,9 @@
-"""The Assist panel: hints previewed over the drawing, accepted all at once or one stroke at a time."""
+"""The Assist panel: hints previewed over the drawing, accepted all at once or stroke by stroke."""
 from __future__ import annotations
 
 import numpy as np
-
 from qt_helpers import EXPLAIN_WAIT_MS, house, panel_of
+
 from sketchstudio.models import load_model
 from sketchstudio.tasks.assist import assist
 
@@ -53,7 +53,8 @@ def test_accept_all_then_undo(make_window, wide_card, qtbot):
     expected = panel.result.apply(moves)
     assert panel.accept()
     after = window.document.sketch
-    assert [s.points.tolist() for s in after.strokes] == [s.points.tolist() for s in expected.strokes]
+    assert ([s.points.tolist() for s in after.strokes]
+            == [s.points.tolist() for s in expected.strokes])
     assert window.document.undo_stack.undoText() == "Accept hints"
     window.document.undo_stack.undo()
     assert window.document.sketch is before

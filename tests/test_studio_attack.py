@@ -1,10 +1,9 @@
-"""The Attack panel: runs in the worker with a live plot, previews, accepts undoably, cancels cleanly."""
+"""The Attack panel: runs in the worker with a live plot, previews, accepts undoably, cancels."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
-
 from qt_helpers import EXPLAIN_WAIT_MS, house, panel_of
+
 from sketchstudio.models import load_model
 from sketchstudio.tasks.attack import attack
 

@@ -1,11 +1,11 @@
 """The Generate panel: output after every edit, region explanations as stroke colours, the ghost."""
 from __future__ import annotations
 
+import model_zoo
 import numpy as np
 import pytest
-
-import model_zoo
 from qt_helpers import EXPLAIN_WAIT_MS, house, open_with_model
+
 from sketchstudio.models import load_model
 from sketchstudio.tasks.generate import Region, explain_region, generate
 
@@ -107,14 +107,17 @@ def test_clicking_a_filled_area_explains_that_area(make_window, fill_card, qtbot
     assert "encloses" in panel.stats.text()
     # A click outside anything the generator made says so and explains nothing.
     panel._clicked(1.0, 1.0)
-    assert "Nothing the generator made" in panel.region_label.text() and panel.mask is None
+    assert "Nothing the generator made" in panel.region_label.text()
+    assert panel.region_mask is None
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
         panel._clicked(24.5, 32.5)
-    assert panel.mask is not None and panel.mask[32, 24] and not panel.mask[1, 1]
+    mask = panel.region_mask
+    assert mask is not None and mask[32, 24] and not mask[1, 1]
     sketch, shown = window.last_result
-    assert shown.objective == "region-mean" and window.objective.pixels == int(panel.mask.sum())
+    assert shown.objective == "region-mean"
+    assert window.objective.pixels == int(mask.sum())
     reference = explain_region(closed_square(), load_model(str(fill_card), device="cpu"),
-                               mask=panel.mask, method="live")
+                               mask=mask, method="live")
     np.testing.assert_allclose(shown.strokes, reference.strokes, rtol=1e-5, atol=1e-7)
     assert int(np.argmax(shown.strokes)) in (0, 1, 2, 3)      # a side of the square, not the tick
     assert "Clicked area" in panel.region_label.text()

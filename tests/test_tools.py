@@ -6,12 +6,13 @@ import json
 
 import numpy as np
 import pytest
+import stand_ins
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from stand_ins import smooth_cnn
 from torch import nn
 
-import stand_ins
 from sketchstudio.benchmarking import StandInModel
 from sketchstudio.cli import main
 from sketchstudio.errors import UserError
@@ -25,7 +26,6 @@ from sketchstudio.tasks import jitter
 from sketchstudio.tasks.assist import assist
 from sketchstudio.tasks.attack import AlreadyTarget, attack
 from sketchstudio.tasks.scoring import PointScorer, probabilities
-from stand_ins import smooth_cnn
 
 CENTER = RenderSpec(size=32, sigma=0.8, fit="center", margin=0.08)
 CANVAS = RenderSpec(size=32, sigma=0.8, fit="canvas", canvas=32.0)
@@ -58,12 +58,13 @@ def leaning_left() -> Sketch:
 
 
 def flat_max_move(original: Sketch, edited: Sketch) -> float:
-    return float(np.linalg.norm(disp.flat_points(edited) - disp.flat_points(original), axis=1).max())
+    moves = disp.flat_points(edited) - disp.flat_points(original)
+    return float(np.linalg.norm(moves, axis=1).max())
 
 
 def same_structure(a: Sketch, b: Sketch) -> bool:
     return a.points_per_stroke() == b.points_per_stroke() and all(
-        (s.pressure is None) == (t.pressure is None) for s, t in zip(a, b))
+        (s.pressure is None) == (t.pressure is None) for s, t in zip(a, b, strict=True))
 
 
 # -- the displacement bound ------------------------------------------------------------------------
@@ -123,7 +124,8 @@ def test_smoothing_keeps_stroke_boundaries_and_constants():
     assert np.allclose(out, flat)    # constant per stroke stays; nothing leaks between strokes
     noisy = np.random.default_rng(0).normal(size=flat.shape)
     smooth = disp.smooth_along_strokes(noisy, sketch, 1.5)
-    assert np.abs(np.diff(smooth[b[0]:b[1]], axis=0)).mean() < np.abs(np.diff(noisy[b[0]:b[1]], axis=0)).mean()
+    roughness = np.abs(np.diff(smooth[b[0]:b[1]], axis=0)).mean()
+    assert roughness < np.abs(np.diff(noisy[b[0]:b[1]], axis=0)).mean()
 
 
 # -- the differentiable path is the re-render path ------------------------------------------------
@@ -173,7 +175,7 @@ def test_variations_stay_within_the_tolerance_and_the_robust_set_is_fixed():
     assert float((moved - 16.0).abs().max()) <= reach + 1e-9
 
 
-# -- attack ------------------------------------------------------------------------------------------
+# -- attack ----------------------------------------------------------------------------------------
 
 def test_attack_flips_and_the_verdict_is_a_rerender():
     model = model_of(LeftRight(), CANVAS, labels=("left", "right"))
@@ -322,7 +324,7 @@ def test_cancellation_mid_run_leaves_the_input_untouched(tool):
     assert all(0 <= p < 1 for p in progress)
 
 
-# -- assist ------------------------------------------------------------------------------------------
+# -- assist ----------------------------------------------------------------------------------------
 
 def test_assist_raises_the_target_and_every_hint_is_an_edit():
     model = model_of(LeftRight(), CANVAS, labels=("left", "right"))
@@ -372,7 +374,7 @@ def test_ink_help_map_is_on_blank_canvas_and_maps_back_to_the_sketch():
 
 
 class OnePixel(nn.Module):
-    """Class 1's logit is the ink of one pixel (row 10, column 20): its gradient is a single spike."""
+    """Class 1's logit is the ink of one pixel (row 10, column 20): its gradient is one spike."""
 
     def forward(self, x):
         return torch.stack([torch.zeros_like(x[:, 0, 0, 0]), 5.0 * x[:, 0, 10, 20]], dim=1)
@@ -400,7 +402,7 @@ def test_assist_keeps_pressure_time_and_metadata():
     assert np.array_equal(e[0].time, strokes[0].time)
 
 
-# -- the command line --------------------------------------------------------------------------------
+# -- the command line ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
@@ -488,7 +490,8 @@ def test_cli_bad_input_is_one_line_exit_2_nothing_written(tiny, capsys, tmp_path
         out = tmp_path / "out.ndjson"
         code, _, err = cli(capsys, *call, "--out", out)
         assert code == 2, (call, err)
-        assert len(err.strip().splitlines()) == 1 and err.startswith(f"sketchstudio {call[0]}: error:")
+        assert len(err.strip().splitlines()) == 1
+        assert err.startswith(f"sketchstudio {call[0]}: error:")
         assert not out.exists(), call
     code, _, err = cli(capsys, "attack", sketch_file, "--model", card, "--target", "zebra")
     assert "apple, book" in err

@@ -1,4 +1,4 @@
-"""Assist and attack on the shipped default classifier and real held-out drawings (skips when absent).
+"""Assist and attack on the shipped default classifier and real held-out drawings (skip if absent).
 
 The full figures come from `sketchstudio eval tools` (docs/tools.md); these are quick checks
 on a handful of drawings that the tools work on real data and that their verdicts are re-renders.
@@ -60,7 +60,7 @@ def test_assist_raises_the_true_class_of_unsure_real_drawings(default_model, sha
 
     items = heldout_drawings(default_model, shared_data("quickdraw", "simplified"), 200)
     probs = [probabilities(s, default_model)[y] for s, y in items[:80]]
-    unsure = [item for item, p in zip(items[:80], probs) if p < 0.6][:4]
+    unsure = [item for item, p in zip(items[:80], probs, strict=True) if p < 0.6][:4]
     assert unsure
     for sketch, y in unsure:
         r = assist(sketch, default_model, target=y, budget=0.05)

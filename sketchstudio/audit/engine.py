@@ -140,11 +140,11 @@ def run_audit(data: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], m
 
 def _check_model(model: str) -> None:
     """A missing model or a card of another task is one clear error now, not one per worker."""
-    from ..models import ModelCatalogue, load_card
+    from ..models import ModelCatalogue, ModelTask, load_card
 
     _, card_path = ModelCatalogue().resolve(model)
     task = load_card(card_path).task
-    if task != "classify":
+    if task != ModelTask.CLASSIFY:
         raise UserError(f"{model}: an audit needs a classifier; this model's task is {task!r}")
 
 

@@ -60,7 +60,7 @@ def load_folder(folder: Path, categories: list[str] | None = None) -> list[tuple
         files = [f for f in files if f.stem in wanted]
     if not files:
         raise UserError(f"{folder}: no .ndjson files")
-    drawings = []
+    drawings: list[tuple[str, Any]] = []
     for path in files:
         try:
             drawings.extend((path.stem, s) for s in iter_sketches(path) if len(s))
@@ -82,7 +82,8 @@ def _heldout(categories: list[str] | None) -> tuple[list[tuple[str, Any]], dict,
 
     folder = resolve_data_dir(None)
     names = categories or available_categories(folder)
-    drawings, train = [], {}
+    drawings: list[tuple[str, Any]] = []
+    train: dict[str, list[Any]] = {}
     for c in names:
         s = split(load_category(folder, c), HELDOUT_PER_CATEGORY)
         drawings.extend((c, d) for d in s.heldout)

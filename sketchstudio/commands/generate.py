@@ -123,7 +123,7 @@ def _save_png(pixels, path: Path, scale: int) -> None:
 
     if scale > 1:
         pixels = np.repeat(np.repeat(pixels, scale, axis=0), scale, axis=1)
-    from ..sketch.io import write_atomically
+    from ..fsutil import write_atomically
 
     image = Image.fromarray(pixels, mode="RGB")
     try:   # whole or not at all, like every file we write (a temporary file renamed into place)

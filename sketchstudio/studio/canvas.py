@@ -35,11 +35,10 @@ from PySide6.QtWidgets import (
 from ..sketch import Sketch, Stroke
 from .document import StudioDocument
 from .heat import INK, HeatMap
-from .overlay import Overlay
+from .overlay import SELECTION, Overlay
 
 PAGE = 256.0                   # the page an empty document starts with (Quick, Draw! units)
 BACKGROUND = QColor(236, 237, 240)
-SELECTION = QColor(66, 133, 244, 90)
 MIN_ZOOM, MAX_ZOOM = 0.05, 60.0
 RECOLOUR_SLICE = 250           # strokes recoloured per event-loop turn (see _apply_heat)
 

@@ -55,7 +55,7 @@ class RegionImage(QWidget):
         super().__init__()
         self.image: QImage | None = None
         self.region: Region | None = None
-        self.mask: QImage | None = None     # a clicked area, drawn translucent over the image
+        self.mask_overlay: QImage | None = None   # a clicked area, drawn translucent over the image
         self._drag_from: QPointF | None = None
         self._drag_to: QPointF | None = None
         self.setMinimumSize(200, 200)
@@ -69,11 +69,11 @@ class RegionImage(QWidget):
 
     def set_region(self, region: Region | None, mask: np.ndarray | None = None) -> None:
         self.region = region
-        self.mask = None
+        self.mask_overlay = None
         if mask is not None:
             rgba = np.zeros(mask.shape + (4,), np.uint8)
             rgba[mask] = (REGION.red(), REGION.green(), REGION.blue(), 110)
-            self.mask = rgba_image(rgba)
+            self.mask_overlay = rgba_image(rgba)
         self.update()
 
     def image_rect(self) -> QRectF:
@@ -86,14 +86,18 @@ class RegionImage(QWidget):
                       w * scale, h * scale)
 
     def to_image(self, pos: QPointF) -> QPointF:
+        image = self.image
+        assert image is not None, "to_image needs an image (a drag starts only on one)"
         r = self.image_rect()
-        return QPointF((pos.x() - r.left()) / r.width() * self.image.width(),
-                       (pos.y() - r.top()) / r.height() * self.image.height())
+        return QPointF((pos.x() - r.left()) / r.width() * image.width(),
+                       (pos.y() - r.top()) / r.height() * image.height())
 
     def from_image(self, x: float, y: float) -> QPointF:
+        image = self.image
+        assert image is not None, "from_image needs an image (paintEvent draws only with one)"
         r = self.image_rect()
-        return QPointF(r.left() + x / self.image.width() * r.width(),
-                       r.top() + y / self.image.height() * r.height())
+        return QPointF(r.left() + x / image.width() * r.width(),
+                       r.top() + y / image.height() * r.height())
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
@@ -108,8 +112,8 @@ class RegionImage(QWidget):
         painter.setPen(pen)
         if self._drag_from is not None and self._drag_to is not None:
             painter.drawRect(QRectF(self._drag_from, self._drag_to).normalized())
-        elif self.mask is not None:
-            painter.drawImage(self.image_rect(), self.mask)
+        elif self.mask_overlay is not None:
+            painter.drawImage(self.image_rect(), self.mask_overlay)
         elif self.region is not None:
             painter.drawRect(QRectF(self.from_image(self.region.x0, self.region.y0),
                                     self.from_image(self.region.x1, self.region.y1)))
@@ -146,7 +150,7 @@ class GeneratePanel(TaskPanel):
         self.output: GenerationResult | None = None
         self.output_sketch: Sketch | None = None
         self.region: Region | None = None
-        self.mask: np.ndarray | None = None
+        self.region_mask: np.ndarray | None = None
         self.clicked_at: tuple[float, float] | None = None   # the pixel a clicked area holds
         self._pending = False
         layout = QVBoxLayout(self)
@@ -225,7 +229,7 @@ class GeneratePanel(TaskPanel):
             mask = result.region_at(*self.clicked_at)
             if mask is None:
                 self.set_region(None)
-            elif self.mask is None or not np.array_equal(mask, self.mask):
+            elif self.region_mask is None or not np.array_equal(mask, self.region_mask):
                 self._set_area(mask, self.clicked_at)
         elif self.region is not None and (self.region.x1 > result.width
                                           or self.region.y1 > result.height):
@@ -268,7 +272,7 @@ class GeneratePanel(TaskPanel):
 
     def _set_area(self, mask: np.ndarray, at: tuple[float, float]) -> None:
         objective = RegionMean(mask=mask)
-        self.region, self.mask, self.clicked_at = objective.region, mask, at
+        self.region, self.region_mask, self.clicked_at = objective.region, mask, at
         self.view.set_region(objective.region, mask)
         self.region_label.setText(f"Explaining the mean output over the clicked area "
                                   f"({int(mask.sum())} pixels)…")
@@ -279,7 +283,7 @@ class GeneratePanel(TaskPanel):
             self.set_region(self.output.whole_region())
 
     def set_region(self, region: Region | None) -> None:
-        self.region, self.mask, self.clicked_at = region, None, None
+        self.region, self.region_mask, self.clicked_at = region, None, None
         self.view.set_region(region)
         if region is None:
             self.region_label.setText(HINT)
@@ -292,7 +296,7 @@ class GeneratePanel(TaskPanel):
     # --- told by the window ----------------------------------------------------------------------
     def on_model(self, info: ModelInfo | None) -> None:
         self.output = self.output_sketch = None
-        self.region, self.mask, self.clicked_at = None, None, None
+        self.region, self.region_mask, self.clicked_at = None, None, None
         self.view.set_image(None)
         self.view.set_region(None)
         self.studio.canvas.overlay("generate").clear()
@@ -312,7 +316,8 @@ class GeneratePanel(TaskPanel):
         if self.region is None or result.objective != RegionMean.name:
             return
         total = float(np.sum(result.strokes))
-        where = (f"Clicked area ({int(self.mask.sum())} pixels)" if self.mask is not None else
+        where = (f"Clicked area ({int(self.region_mask.sum())} pixels)"
+                 if self.region_mask is not None else
                  f"Region x {self.region.x0}–{self.region.x1}, y {self.region.y0}–{self.region.y1}")
         positive = np.clip(np.asarray(result.strokes, dtype=float), 0.0, None)
         top_share = float(positive.max() / positive.sum()) if positive.sum() > 0 else None

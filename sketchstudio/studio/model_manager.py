@@ -38,6 +38,7 @@ from ..models import (
     CARD_FILENAME,
     TASKS,
     ModelStore,
+    ModelTask,
     device_choices,
     load_card,
     probe_sketch,
@@ -233,7 +234,7 @@ class CardForm(QWidget):
         card: dict[str, Any] = {"name": self.name.text().strip(), "task": self.task.currentText(),
                 "file": file_name}
         labels = self.label_list()
-        if labels or self.task.currentText() == "classify":
+        if labels or self.task.currentText() == ModelTask.CLASSIFY:
             card["labels"] = labels
         if self.description.text().strip():
             card["description"] = self.description.text().strip()

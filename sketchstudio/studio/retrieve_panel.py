@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..explain import Attribution
+from ..models.tasks import ModelTask
 from ..progress import TaskState
 from ..sketch import Sketch
 from ..tasks.retrieve import (
@@ -68,7 +69,7 @@ def search_with_thumbnails(sketch: Sketch, model, gallery: Gallery, top: int,
 
 class RetrievePanel(TaskPanel):
     title = "Retrieve"
-    tasks = ("embed",)
+    tasks = (ModelTask.EMBED,)
 
     def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
         super().__init__(studio, parent)
@@ -138,7 +139,7 @@ class RetrievePanel(TaskPanel):
 
     def _active(self) -> bool:
         info = self.studio.model_info
-        return info is not None and info.task == "embed"
+        return info is not None and info.task == ModelTask.EMBED
 
     # --- the gallery -----------------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -297,7 +298,7 @@ class RetrievePanel(TaskPanel):
         self.gallery = None
         self.thumbnails = {}
         self._clear_results()
-        active = info is not None and info.task == "embed"
+        active = info is not None and info.task == ModelTask.EMBED
         for widget in (self.open_button, self.top_spin, self.results):
             widget.setEnabled(active)
         self.refine_button.setEnabled(False)

@@ -22,13 +22,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..models.tasks import ModelTask
 from ..sketch import Sketch
 from .panels import Studio, TaskPanel, _heading, _rule
 from .worker import ModelInfo
 
 
 class ToolPanel(TaskPanel):
-    tasks = ("classify",)
+    tasks = (ModelTask.CLASSIFY,)
     overlay_name = "tool"
     run_text = "Run"
     any_class_text = "Predicted class"
@@ -124,7 +125,7 @@ class ToolPanel(TaskPanel):
     # --- running ---------------------------------------------------------------------------------
     def start(self) -> None:
         sketch = self.studio.document.sketch
-        if self.studio.model_info is None or self.studio.model_info.task != "classify":
+        if self.studio.model_info is None or self.studio.model_info.task != ModelTask.CLASSIFY:
             self.status.setText("Load a classifier first (the model list in the tool bar).")
             return
         if not len(sketch):
@@ -205,7 +206,7 @@ class ToolPanel(TaskPanel):
         self.discard()
         self.class_combo.clear()
         self.class_combo.addItem(self.any_class_text, None)
-        labels = info.labels if info is not None and info.task == "classify" else None
+        labels = info.labels if info is not None and info.task == ModelTask.CLASSIFY else None
         usable = labels is not None
         for label in labels or ():
             self.class_combo.addItem(label, label)

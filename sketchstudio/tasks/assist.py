@@ -213,8 +213,7 @@ def assist(sketch: Sketch, model: Any, target: str | int | None = None,
     # raises a rival class more than the target counts against it (a logit cannot show that).
     sla_state = state.child(0.0, 0.3)
     attribution = explain(sketch, model, method="psla", objective=TargetLogProbability(ti),
-                          steps=sla_steps, progress=sla_state.progress_fn(),
-                          cancelled=sla_state.cancelled_fn())
+                          steps=sla_steps, state=sla_state)
 
     # (a) moves: smoothed, projected ascent on the mean log p(target) over varied renderings,
     # best iterate kept.
@@ -308,18 +307,21 @@ def assist(sketch: Sketch, model: Any, target: str | int | None = None,
                 "after": float(stroke_after[k]), "gain": float(stroke_after[k] - probs0[ti]),
                 "displacement": np.round(flat[bounds[k]:bounds[k + 1]], 4).tolist()}))
     sla = np.asarray(attribution.strokes, dtype=np.float64)
+    # psla always gives per-segment values; the fallback only keeps the types honest.
+    segments = [np.asarray(v, dtype=np.float64) for v in
+                (attribution.segments or [np.zeros(0)] * len(sketch))]
     tolerance_sla = AGAINST_TOLERANCE * (np.abs(sla).max() if len(sla) else 0.0)
     for k in np.argsort(sla, kind="stable"):
         if sla[k] < -tolerance_sla:
             hints.append(Hint(int(k), "against", {
                 "sla": float(sla[k]),
-                "segments": [float(v) for v in attribution.segments[k]]}))
+                "segments": [float(v) for v in segments[k]]}))
     state.set_progress(1.0)
     return AssistResult(
         sketch=sketch, labels=labels, target_index=ti, predicted_index=predicted,
         before=float(probs0[ti]), after=float(after), budget=budget, side=side,
         displacement=flat, hints=hints, sla=sla,
-        segments=[np.asarray(s) for s in attribution.segments],
+        segments=segments,
         ink_help=ink_help, ink_help_peak=peak, raster_scale=scale, raster_offset=offset,
         stroke_after=stroke_after, iterations=iterations,
         elapsed_ms=(time.perf_counter() - started) * 1000.0, robust_before=robust_before,

@@ -63,6 +63,16 @@ class Iteration:
     probs: np.ndarray               # class probabilities of the card's own rendering
 
 
+@dataclass
+class _Best:
+    """The best edit so far; verified ones rank by (flips the re-render, robust share, margin)."""
+
+    delta: torch.Tensor
+    rank: tuple[bool, float, float] = (False, -1.0, -float("inf"))
+    probs: np.ndarray | None = None     # the card's re-render of it, once verified
+    robust: float = 0.0
+
+
 class AlreadyTarget(UserError):
     """A targeted attack toward the class the sketch already has: nothing to do, no edit."""
 
@@ -168,8 +178,7 @@ def choose_strokes(sketch: Sketch, model: Any, k: int | None, class_index: int,
 
     state = TaskState.coerce(state)
     state.check()
-    r = explain(sketch, model, method="sla", target=class_index, progress=state.progress_fn(),
-                cancelled=state.cancelled_fn())
+    r = explain(sketch, model, method="sla", target=class_index, state=state)
     order = np.argsort(-np.abs(r.strokes), kind="stable")
     return sorted(int(i) for i in order[:k])
 
@@ -234,10 +243,8 @@ def attack(sketch: Sketch, model: Any, target: str | int | None = None,
     robust_variations = jitter.robust_set(tolerance=tolerance)
     rng = np.random.default_rng(seed)
     history: list[np.ndarray] = []
-    # The best edit so far: verified ones rank by (flips the re-render, robust fraction, margin).
-    best = {"delta": scorer.zeros(), "rank": (False, -1.0, -np.inf), "probs": None,
-            "robust": 0.0}
-    run_best = best["delta"]
+    best = _Best(scorer.zeros())
+    run_best = best.delta
     iterations, done = 0, False
 
     def margins_of(logits: torch.Tensor) -> torch.Tensor:
@@ -258,8 +265,8 @@ def attack(sketch: Sketch, model: Any, target: str | int | None = None,
         robust = jitter.flipped_fraction(jitter.probabilities(candidate, model, robust_variations),
                                          original, target_index) if flipped else 0.0
         rank = (flipped, robust, -m)
-        if rank > best["rank"]:
-            best.update(delta=d.clone(), rank=rank, probs=exact, robust=robust)
+        if rank > best.rank:
+            best.delta, best.rank, best.probs, best.robust = d.clone(), rank, exact, robust
         return flipped and robust >= ROBUST_STOP
 
     total = (steps + 1) * (1 + restarts)
@@ -318,17 +325,17 @@ def attack(sketch: Sketch, model: Any, target: str | int | None = None,
             verify(run_best, run_value)
             if card_value < 0:
                 verify(card_best, card_value)
-        if done or best["rank"][0]:
+        if done or best.rank[0]:
             break
-    if best["probs"] is None:
+    if best.probs is None:
         # Nothing verified flips: return the edit the optimiser liked best, re-rendered below.
-        best["delta"] = run_best
+        best.delta = run_best
 
-    flat = best["delta"].cpu().numpy()
+    flat = best.delta.cpu().numpy()
     edited = disp.apply(sketch, flat)
-    after = best["probs"] if best["probs"] is not None else probabilities(edited, model)
+    after = best.probs if best.probs is not None else probabilities(edited, model)
     success = _flipped(after, original, target_index)
-    robust = best["robust"] if best["probs"] is not None else jitter.flipped_fraction(
+    robust = best.robust if best.probs is not None else jitter.flipped_fraction(
         jitter.probabilities(edited, model, robust_variations), original, target_index)
     m = disp.measure(sketch, edited)
     state.set_progress(1.0)

@@ -22,7 +22,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import torch
@@ -352,7 +352,7 @@ def generate(sketch: Sketch, model: Any, state: TaskState | None = None) -> Gene
     return result
 
 
-def _pair(value: Any) -> bool:
+def _pair(value: Any) -> TypeGuard[Sequence[float]]:
     return (isinstance(value, (list, tuple)) and len(value) == 2
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
                     for v in value) and value[1] > value[0])
@@ -389,13 +389,14 @@ def explain_region(sketch: Sketch, model: Any, region: Region | str | Sequence[i
     # One forward pass first: the region is checked against the real output size, and a generator
     # with a wrong output shape is reported before any attribution work.
     generated = generate(sketch, model, TaskState(cancelled=cancelled))
-    objective = RegionMean(region, mask=mask) if mask is not None else None
-    if objective is not None:
-        if objective.mask.shape != (generated.height, generated.width):
-            raise UserError(f"the region mask is {objective.mask.shape[1]}x"
-                            f"{objective.mask.shape[0]} pixels but the output is "
+    if mask is not None:
+        objective = RegionMean(region, mask=mask)
+        shape = np.shape(mask)   # RegionMean has checked it is (H, W)
+        if shape != (generated.height, generated.width):
+            raise UserError(f"the region mask is {shape[1]}x{shape[0]} pixels but the output is "
                             f"{generated.width}x{generated.height}")
-        r = objective.region
+        # The mask's bounding box, inside the output since the shapes agree.
+        r = check_region(objective.region, generated.width, generated.height)
     else:
         r = check_region(region, generated.width, generated.height)
         objective = RegionMean(r)

@@ -34,7 +34,8 @@ def probabilities_many(sketches, model: Any, batch: int = 64) -> np.ndarray:
     out = []
     with torch.no_grad():
         for start in range(0, len(sketches), batch):
-            x = torch.cat([render(s, model.spec, model.device) for s in sketches[start:start + batch]])
+            chunk = sketches[start:start + batch]
+            x = torch.cat([render(s, model.spec, model.device) for s in chunk])
             logits = model(x)
             _check(logits, model, rows=len(x))
             out.append(torch.softmax(logits.double(), dim=1).cpu().numpy())
@@ -87,7 +88,8 @@ class PointScorer:
         """(1, C) logits; differentiable in delta when delta requires grad."""
         out = self.model(to_model_input(self.ink(delta), self.spec))
         if out.ndim != 2 or out.shape[0] != 1:
-            raise UserError(f"a classifier must return (batch, classes) logits, got {tuple(out.shape)}")
+            raise UserError("a classifier must return (batch, classes) logits, got "
+                            f"{tuple(out.shape)}")
         return out
 
     def zeros(self) -> torch.Tensor:

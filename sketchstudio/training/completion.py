@@ -27,14 +27,14 @@ and for the trivial completion "output = input".
 """
 from __future__ import annotations
 
-import copy
 import math
 import os
 import platform
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,7 +44,15 @@ from ..errors import UserError
 from ..progress import CancelledFn, ProgressFn, check, report
 from ..render import RenderSpec, render_ink, to_model_input
 from ..sketch import Sketch, Stroke
-from .data import CREDIT, HELDOUT_PER_CATEGORY, RENDER_SPEC, available_categories, load_category, split
+from .data import (
+    CREDIT,
+    HELDOUT_PER_CATEGORY,
+    RENDER_SPEC,
+    available_categories,
+    load_category,
+    split,
+)
+from .export import export_torchscript
 
 LogFn = Callable[[str], None]
 
@@ -90,13 +98,14 @@ def random_removal(sketch: Sketch, rng: np.random.Generator) -> Sketch:
         drop[rng.integers(n)] = False
     if not drop.any():
         drop[rng.integers(n)] = True
-    return sketch.with_strokes([s for s, d in zip(sketch.strokes, drop) if not d])
+    return sketch.with_strokes([s for s, d in zip(sketch.strokes, drop, strict=True) if not d])
 
 
-def render_pair(partial: Sketch, full: Sketch, spec: RenderSpec) -> tuple[torch.Tensor, torch.Tensor]:
+def render_pair(partial: Sketch, full: Sketch,
+                spec: RenderSpec) -> tuple[torch.Tensor, torch.Tensor]:
     """(input ink, target ink), both (S, S): the full drawing placed where the partial one is."""
     scale, offset = spec.placement(partial)
-    placed_full = Sketch([Stroke(s.points * scale + offset) for s in full.strokes])
+    placed_full = Sketch(tuple(Stroke(s.points * scale + offset) for s in full.strokes))
     pixels = replace(spec, fit="canvas", canvas=float(spec.size))   # pixel coordinates as they are
     return render_ink(partial, spec), render_ink(placed_full, pixels)
 
@@ -143,41 +152,10 @@ class CompletionUNet(nn.Module):
         return torch.maximum(x[:, :1].clamp(0.0, 1.0), added)
 
 
-def fold_batchnorm(model: CompletionUNet) -> CompletionUNet:
-    """An eval-mode copy with every BatchNorm folded into the convolution before it."""
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
-    model = copy.deepcopy(model).cpu().eval()
-    for name, block in list(model.named_children()):
-        if not isinstance(block, nn.Sequential):
-            continue
-        layers, mods, i = [], list(block), 0
-        while i < len(mods):
-            if (isinstance(mods[i], nn.Conv2d) and i + 1 < len(mods)
-                    and isinstance(mods[i + 1], nn.BatchNorm2d)):
-                layers.append(fuse_conv_bn_eval(mods[i], mods[i + 1]))
-                i += 2
-            else:
-                layers.append(mods[i])
-                i += 1
-        setattr(model, name, nn.Sequential(*layers))
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
-
-
-def export_torchscript(model: CompletionUNet, path) -> None:
-    import warnings
-
-    with warnings.catch_warnings():
-        # torch deprecates TorchScript; it is still what every SketchStudio loader reads.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.save(torch.jit.script(fold_batchnorm(model)), str(path))
-
-
 # --- metrics ------------------------------------------------------------------------------------
 
-def pixel_iou(pred: torch.Tensor, target: torch.Tensor, threshold: float = INK_THRESHOLD) -> torch.Tensor:
+def pixel_iou(pred: torch.Tensor, target: torch.Tensor,
+              threshold: float = INK_THRESHOLD) -> torch.Tensor:
     """Per image IoU of ink > threshold; (B, ...) -> (B,). Both empty counts as 1."""
     p = (pred > threshold).flatten(1)
     t = (target > threshold).flatten(1)
@@ -214,7 +192,8 @@ def evaluate_completion(predict: Callable[[torch.Tensor], torch.Tensor], spec: R
         target = torch.stack([r[1] for r in rendered])
         with torch.no_grad():
             out = predict(to_model_input(x, spec))
-        if out.ndim != 4 or out.shape[0] != x.shape[0] or tuple(out.shape[2:]) != tuple(x.shape[1:]):
+        if (out.ndim != 4 or out.shape[0] != x.shape[0]
+                or tuple(out.shape[2:]) != tuple(x.shape[1:])):
             raise UserError(f"the generator returned {tuple(out.shape)}; evaluation needs "
                             f"(batch, channels, {spec.size}, {spec.size}) in the input's pixels")
         pred = out.float().mean(1)
@@ -242,7 +221,8 @@ def evaluate_completion(predict: Callable[[torch.Tensor], torch.Tensor], spec: R
 def heldout_drawings(folder: Path, categories: Sequence[str] | None = None) -> list[Sketch]:
     """The held-out drawings (the classifier's split) of every category, in category order."""
     categories = categories or available_categories(folder)
-    return [s for c in categories for s in split(load_category(folder, c), HELDOUT_PER_CATEGORY).heldout]
+    return [s for c in categories
+            for s in split(load_category(folder, c), HELDOUT_PER_CATEGORY).heldout]
 
 
 # --- training -----------------------------------------------------------------------------------
@@ -284,7 +264,8 @@ class CompletionResult:
     card: dict
 
 
-def train_completion(config: CompletionConfig, log: LogFn | None = None, progress: ProgressFn = None,
+def train_completion(config: CompletionConfig, log: LogFn | None = None,
+                     progress: ProgressFn = None,
                      cancelled: CancelledFn = None) -> CompletionResult:
     log = log or (lambda line: None)
     threads = torch.get_num_threads()
@@ -329,7 +310,9 @@ def _train(config: CompletionConfig, log: LogFn, progress: ProgressFn, cancelled
     log(f"rendered {config.variants} x {len(train)} pairs in {time.perf_counter() - t0:.0f} s")
 
     torch.manual_seed(config.seed)
-    model = CompletionUNet(config.channels).to(memory_format=torch.channels_last)
+    # Module.to's stubs omit memory_format, which torch accepts at run time.
+    model = CompletionUNet(config.channels)
+    model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     generator = torch.Generator().manual_seed(config.seed)
     per_epoch = math.ceil(len(train) / config.batch_size)
     steps = max(config.epochs * per_epoch, 1)
@@ -369,8 +352,9 @@ def _train(config: CompletionConfig, log: LogFn, progress: ProgressFn, cancelled
                     seconds)
     report(progress, 1.0)
     h = result.heldout
-    log(f"held-out ({h['drawings']} drawings, {100 * h['fraction_strokes_removed']:.0f}% of strokes "
-        f"removed): IoU model {h['iou_model']:.3f}  vs output=input {h['iou_baseline']:.3f}")
+    log(f"held-out ({h['drawings']} drawings, "
+        f"{100 * h['fraction_strokes_removed']:.0f}% of strokes removed): "
+        f"IoU model {h['iou_model']:.3f}  vs output=input {h['iou_baseline']:.3f}")
     log(f"wrote {result.card_path} and {result.model_path} "
         f"({result.model_path.stat().st_size / 1e6:.2f} MB) in {seconds / 60:.1f} min")
     return result
@@ -403,13 +387,14 @@ def _write(model: CompletionUNet, config: CompletionConfig, spec: RenderSpec, n_
     tmp_model = out / f".model.{os.getpid()}.tmp.pt"
     tmp_card = out / f".card.{os.getpid()}.tmp.toml"
     n_params = sum(p.numel() for p in model.parameters())
-    card = {
+    card: dict[str, Any] = {   # the TOML card, sections of mixed types
         "name": config.name,
         "task": "generate",
         "file": tmp_model.name,
-        "description": (f"Sketch completion: a drawing with strokes removed in, the full drawing's "
-                        f"ink out (same pixels as the input). Small U-Net trained by SketchStudio on "
-                        f"{n_train} real Quick, Draw! drawings of {n_categories} categories. {CREDIT}."),
+        "description": ("Sketch completion: a drawing with strokes removed in, the full "
+                        "drawing's ink out (same pixels as the input). Small U-Net trained by "
+                        f"SketchStudio on {n_train} real Quick, Draw! drawings of {n_categories} "
+                        f"categories. {CREDIT}."),
         "credit": CREDIT,
         "training": {
             "data": "Quick, Draw! simplified drawings (shared/data/quickdraw/simplified)",
@@ -417,8 +402,9 @@ def _write(model: CompletionUNet, config: CompletionConfig, spec: RenderSpec, n_
             "categories": n_categories,
             "train_drawings": n_train,
             "heldout_drawings": len(heldout),
-            "heldout_split": (f"per category, the {HELDOUT_PER_CATEGORY} drawings with the smallest "
-                              "sha256(key_id) (the default classifier's split); never trained on"),
+            "heldout_split": (f"per category, the {HELDOUT_PER_CATEGORY} drawings with the "
+                              "smallest sha256(key_id) (the default classifier's split); "
+                              "never trained on"),
             "removal": ("per drawing, 4 removals rendered once: the last 1..n-1 strokes (75%) or a "
                         "random subset (25%); one-stroke drawings lose the end of the stroke"),
             "variants": config.variants,

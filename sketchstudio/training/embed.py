@@ -8,22 +8,31 @@ derivation is a few seconds and fully reproducible from the classifier file and 
 """
 from __future__ import annotations
 
-import hashlib
 import platform
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
-import torch
 import tomli_w
+import torch
 from torch import nn
 
 from ..errors import UserError
+from ..fsutil import file_sha256
 from ..models.card import CARD_FILENAME, load_card
-from .data import CREDIT, HELDOUT_PER_CATEGORY, available_categories, load_category, resolve_data_dir, split
+from ..models.tasks import ModelTask
+from ..sketch import Sketch
+from .data import (
+    CREDIT,
+    HELDOUT_PER_CATEGORY,
+    available_categories,
+    load_category,
+    resolve_data_dir,
+    split,
+)
 
 
 class Embedder(nn.Module):
@@ -49,13 +58,14 @@ class EmbedResult:
 
 
 def derive_embedding(source: str | Path, out: str | Path, data: str | Path | None = None,
-                     center: bool = True, log: Callable[[str], None] = lambda s: None) -> EmbedResult:
+                     center: bool = True,
+                     log: Callable[[str], None] = lambda s: None) -> EmbedResult:
     """Write out/card.toml + out/model.pt: the classifier's features as an embedding model."""
     from ..models.loader import load_card_model
 
     started = time.perf_counter()
     card = load_card(source)
-    if card.task != "classify":
+    if card.task != ModelTask.CLASSIFY:
         raise UserError(f"{card.path}: the source must be a classifier, got task {card.task!r}")
     loaded = load_card_model(card, "cpu")
     features = getattr(loaded.module, "features", None)
@@ -66,20 +76,23 @@ def derive_embedding(source: str | Path, out: str | Path, data: str | Path | Non
     n_centre = 0
     if center:
         folder = resolve_data_dir(data)
-        sketches = []
+        sketches: list[Sketch] = []
         categories = available_categories(folder)
         chosen = set(card.labels)
         for c in categories:
             drawings = load_category(folder, c)
             # The classifier's held-out drawings stay unseen: they are the retrieval queries.
-            sketches.extend(split(drawings, HELDOUT_PER_CATEGORY).train if c in chosen else drawings)
+            kept = split(drawings, HELDOUT_PER_CATEGORY).train if c in chosen else drawings
+            sketches.extend(kept)
         log(f"centring on the mean feature of {len(sketches)} training drawings "
-            f"({len(categories)} categories; held-out drawings of the {len(chosen)} classes excluded)")
+            f"({len(categories)} categories; held-out drawings of the {len(chosen)} classes "
+            "excluded)")
         feats = _features(features, sketches, card.spec)
         centre = torch.as_tensor(feats.mean(axis=0))
         n_centre = len(sketches)
     with torch.no_grad():
-        dim = int(features(torch.zeros(1, card.spec.channels, card.spec.size, card.spec.size)).shape[1])
+        blank = torch.zeros(1, card.spec.channels, card.spec.size, card.spec.size)
+        dim = int(features(blank).shape[1])
     if centre is None:
         centre = torch.zeros(dim)
 
@@ -90,7 +103,7 @@ def derive_embedding(source: str | Path, out: str | Path, data: str | Path | Non
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.jit.save(torch.jit.script(module), str(model_path))
-    source_hash = hashlib.sha256(card.file.read_bytes()).hexdigest()
+    source_hash = file_sha256(card.file)
     seconds = time.perf_counter() - started
     card_data = {
         "name": "Quick, Draw! sketch embedding (default CNN features)",
@@ -109,7 +122,8 @@ def derive_embedding(source: str | Path, out: str | Path, data: str | Path | Non
             "centered": center,
             "center_drawings": n_centre,
             "center_split": ("every drawing of the data folder except the classifier's held-out "
-                             f"drawings ({HELDOUT_PER_CATEGORY} per class, smallest sha256(key_id))"),
+                             f"drawings ({HELDOUT_PER_CATEGORY} per class, "
+                             "smallest sha256(key_id))"),
             "normalised": "L2, inside the model",
             "seconds": round(seconds, 1),
             "torch": torch.__version__,

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,7 +38,8 @@ from .data import (
     load_category,
     split,
 )
-from .fill_net import DEFAULT_CHANNELS, FillUNet, export_torchscript
+from .export import export_torchscript
+from .fill_net import DEFAULT_CHANNELS, FillUNet
 from .fill_truth import filled_figure
 
 LogFn = Callable[[str], None]
@@ -200,7 +202,7 @@ def _write(model: FillUNet, config: FillConfig, spec: RenderSpec, n_categories: 
     tmp_model = out / f".model.{os.getpid()}.tmp.pt"
     tmp_card = out / f".card.{os.getpid()}.tmp.toml"
     n_params = sum(p.numel() for p in model.parameters())
-    card = {
+    card: dict[str, Any] = {   # the TOML card, sections of mixed types
         "name": config.name,
         "task": "generate",
         "file": tmp_model.name,

@@ -20,7 +20,7 @@ attribution is one that encloses the region (its ink touches the region).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -50,7 +50,7 @@ POINTING_METHODS = ("sla", "sla-grad", "occlusion", "live")
 Labelled = Sequence[tuple[str, Sketch]]
 
 
-def category_means(by_category: dict[str, Sequence[Sketch]],
+def category_means(by_category: Mapping[str, Sequence[Sketch]],
                    spec: RenderSpec) -> dict[str, torch.Tensor]:
     """Per category, the per-pixel frequency of the filled figure over its drawings."""
     means = {}
@@ -124,11 +124,9 @@ def evaluate_fill(model: Any, drawings: Labelled, means: dict[str, torch.Tensor]
     loo = leave_one_out_means(truth, categories)
     mean_images = torch.stack([means[c] if means and c in means else loo[i]
                                for i, c in enumerate(categories)])
-    best, best_threshold = None, None
-    for t in MEAN_THRESHOLDS:
-        score = iou((mean_images > t) | on, truth)
-        if best is None or float(score.mean()) > float(best.mean()):
-            best, best_threshold = score, t
+    # The best threshold for the mean image; max keeps the first of equal scores.
+    best, best_threshold = max(((iou((mean_images > t) | on, truth), t) for t in MEAN_THRESHOLDS),
+                               key=lambda scored: float(scored[0].mean()))
     baselines["category mean"] = best
     state.set_progress(1.0)
     enclosed = truth & ~on

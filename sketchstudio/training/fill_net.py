@@ -7,10 +7,6 @@ every unit sees the whole drawing.
 """
 from __future__ import annotations
 
-import copy
-import warnings
-from pathlib import Path
-
 import torch
 from torch import nn
 
@@ -83,34 +79,3 @@ class FillUNet(nn.Module):
         else:
             z = self.logits(ink)
         return torch.maximum(ink, torch.sigmoid(z))
-
-
-def fold_batchnorm(model: nn.Module) -> nn.Module:
-    """An eval-mode copy with every BatchNorm folded into the convolution before it."""
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
-    model = copy.deepcopy(model).cpu().eval()
-    for module in list(model.modules()):
-        for name, child in list(module.named_children()):
-            if not isinstance(child, nn.Sequential):
-                continue
-            layers, mods, i = [], list(child), 0
-            while i < len(mods):
-                if (isinstance(mods[i], nn.Conv2d) and i + 1 < len(mods)
-                        and isinstance(mods[i + 1], nn.BatchNorm2d)):
-                    layers.append(fuse_conv_bn_eval(mods[i], mods[i + 1]))
-                    i += 2
-                else:
-                    layers.append(mods[i])
-                    i += 1
-            setattr(module, name, nn.Sequential(*layers))
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
-
-
-def export_torchscript(model: nn.Module, path: str | Path) -> None:
-    with warnings.catch_warnings():
-        # torch deprecates TorchScript; it is still what every SketchStudio loader reads.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.save(torch.jit.script(fold_batchnorm(model)), str(path))

@@ -15,7 +15,7 @@ refused by name, so an old SketchStudio never half-reads a newer document.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -125,7 +125,7 @@ def read(path: Path, watch: Watch = NO_WATCH) -> Sketch:
     return read_document(path, watch).sketch
 
 
-def _stroke_json(stroke: Stroke) -> dict:
+def _stroke_json(stroke: Stroke) -> dict[str, Any]:
     out: dict[str, Any] = {"points": plain_numbers(stroke.points)}
     for name in ("pressure", "time"):
         if getattr(stroke, name) is not None:
@@ -153,7 +153,7 @@ class StrokeTextCache:
         self._texts[id(stroke)] = (stroke, text)   # the reference keeps the id from being reused
         return text
 
-    def keep_only(self, strokes) -> None:
+    def keep_only(self, strokes: Iterable[Stroke]) -> None:
         alive = {id(s) for s in strokes}
         for key in [k for k in self._texts if k not in alive]:
             del self._texts[key]

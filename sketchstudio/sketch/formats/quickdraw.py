@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -122,9 +122,9 @@ def load(path: Path, index: int, watch: Watch = NO_WATCH) -> Sketch:
                           f"{total} drawing{'s' if total != 1 else ''}")
 
 
-def _stroke_lists(stroke: Stroke, with_time: bool) -> list:
+def _stroke_lists(stroke: Stroke, with_time: bool) -> list[list[Any]]:
     lists = [plain_numbers(stroke.points[:, 0]), plain_numbers(stroke.points[:, 1])]
-    if with_time:
+    if with_time and stroke.time is not None:    # with_time: every stroke of the drawing has times
         lists.append(plain_numbers(stroke.time))
     return lists
 

@@ -68,10 +68,13 @@ def _declared(path: Path, npz: np.lib.npyio.NpzFile, key: str) -> None:
     """Check the shape and type an array's header declares before numpy allocates it: numpy sizes
     the array from the header alone (a 200-byte member can ask for petabytes, or a shape whose
     product wraps around in 64 bits), so the declared bytes must be what the member holds."""
-    name = key + ".npy" if key + ".npy" in npz.zip.namelist() else key
+    archive = npz.zip
+    if archive is None:     # numpy drops the zip when the NpzFile is closed; ours is still open
+        raise SketchFileError(path, "the .npz archive was closed while being read")
+    name = key + ".npy" if key + ".npy" in archive.namelist() else key
     try:
-        info = npz.zip.getinfo(name)
-        with npz.zip.open(info) as member:
+        info = archive.getinfo(name)
+        with archive.open(info) as member:
             version = np.lib.format.read_magic(member)
             if version == (1, 0):
                 shape, _, dtype = np.lib.format.read_array_header_1_0(member)
@@ -174,7 +177,7 @@ def _splits(path: Path, watch: Watch = NO_WATCH) -> list[_Split]:
                               f"{MAX_ARCHIVE_BYTES // (1024 * 1024)} MB limit")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            splits = []
+            splits: list[_Split] = []
             for name in SPLITS:
                 if name in npz.files:
                     watch.step(len(splits) / 3)

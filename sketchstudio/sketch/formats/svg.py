@@ -51,7 +51,7 @@ from .errors import SketchFileError
 from .files import read_bytes
 from .jsonvalues import BadValue, dumps, json_object, loads
 from .registry import FileFormat
-from .svgbounds import LINE_ATTR
+from .svgbounds import LINE_ATTR, line_of
 from .svgbounds import local as _local
 from .watch import NO_WATCH, Cancelled, Watch
 
@@ -106,7 +106,7 @@ def _parse_xml(path: Path, data: bytes) -> ElementTree.Element:
     class LineRecorder(ElementTree.TreeBuilder):
         # Counts as it goes: a 20 MB file of empty elements must stop here, not after building
         # millions of them (raised inside expat's callback, the error ends the parse).
-        def start(self, tag, attrs):
+        def start(self, tag: str, attrs: dict[str, str]) -> ElementTree.Element:
             line = parser.parser.CurrentLineNumber
             depth[0] += 1
             if depth[0] > MAX_SVG_DEPTH:
@@ -119,7 +119,7 @@ def _parse_xml(path: Path, data: bytes) -> ElementTree.Element:
             lines[element] = line
             return element
 
-        def end(self, tag):
+        def end(self, tag: str) -> ElementTree.Element:
             depth[0] -= 1
             return super().end(tag)
 
@@ -128,7 +128,7 @@ def _parse_xml(path: Path, data: bytes) -> ElementTree.Element:
                               forbid_external=True)
     try:
         parser.feed(data)
-        root = parser.close()
+        root = parser.close()       # the TreeBuilder's root element (expat refuses an empty file)
     except ElementTree.ParseError as exc:
         reason = re.sub(r": line \d+, column \d+$", "", str(exc))
         raise SketchFileError(path, f"not well-formed XML: {reason} (column {exc.position[1]})",
@@ -139,19 +139,20 @@ def _parse_xml(path: Path, data: bytes) -> ElementTree.Element:
                               parser.parser.CurrentLineNumber) from None
     except (LookupError, ValueError) as exc:  # expat asks Python for the codec the file names
         raise SketchFileError(path, f"not readable XML: {exc}") from None
+    if not isinstance(root, ElementTree.Element):     # defusedxml is untyped: say what we rely on
+        raise SketchFileError(path, "not well-formed XML: no root element")
     for element, line in lines.items():
         element.set(LINE_ATTR, str(line))
     return root
 
 
-def _metadata(path: Path, root: ElementTree.Element) -> dict:
+def _metadata(path: Path, root: ElementTree.Element) -> dict[str, Any]:
     for element in root:
         if _local(element.tag) == "metadata" and element.get("id") == METADATA_ID:
             try:
                 return check_metadata(json_object(loads(element.text or ""), "sketch metadata"))
             except (BadValue, SketchError) as exc:
-                raise SketchFileError(path, f"<metadata>: {exc}",
-                                      int(element.get(LINE_ATTR))) from None
+                raise SketchFileError(path, f"<metadata>: {exc}", line_of(element)) from None
     return {}
 
 
@@ -189,7 +190,7 @@ def _subpaths(shape: Shape, tolerance: float, tally: _Tally) -> list[list[tuple[
     """The point lists of the subpaths that draw something (a lone moveto draws nothing)."""
     drawn: list[list[tuple[float, float]]] = []
     current: list[tuple[float, float]] | None = None
-    start = None
+    start: tuple[float, float] | None = None
     for segment in shape.segments():
         if isinstance(segment, Move):
             current, start = None, (segment.end.x, segment.end.y)
@@ -197,6 +198,8 @@ def _subpaths(shape: Shape, tolerance: float, tally: _Tally) -> list[list[tuple[
         if current is None:
             # First drawing command of a subpath (after a moveto, or continuing after a closepath).
             start = start if segment.start is None else (segment.start.x, segment.start.y)
+            if start is None:
+                raise SketchError("a subpath draws before any moveto gives it a start point")
             current = [start]
             drawn.append(current)
             tally.add(1, 1)
@@ -204,7 +207,8 @@ def _subpaths(shape: Shape, tolerance: float, tally: _Tally) -> list[list[tuple[
         if isinstance(segment, Close):
             if current[-1] != current[0]:
                 current.append(current[0])
-            current, start = None, current[0]
+            start = current[0]
+            current = None
         elif isinstance(segment, (CubicBezier, QuadraticBezier, Arc)):
             current.extend(_flatten(segment, tolerance))
         else:
@@ -247,10 +251,11 @@ def _strokes(path: Path, document: SVG, watch: Watch) -> list[Stroke]:
         for points in subpaths:
             try:
                 if len(subpaths) == 1:
-                    stroke = Stroke(points, _channel(shape, "pressure", len(points)),
+                    stroke = Stroke(np.array(points, dtype=np.float64),
+                                    _channel(shape, "pressure", len(points)),
                                     _channel(shape, "time", len(points)))
                 else:
-                    stroke = Stroke(points)
+                    stroke = Stroke(np.array(points, dtype=np.float64))
             except SketchError as exc:
                 raise SketchFileError(path, f"<{_local(shape.values.get('tag'))}>: {exc}",
                                       int(line) if line else None) from None

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ...errors import UserError
+from ...models.tasks import ModelTask
 from ...progress import TaskState
 from ...render import render_batch, render_ink, to_model_input
 from ...sketch import Sketch
@@ -18,8 +19,8 @@ IMAGE_BATCH_SIZE = 64
 
 
 def check_embed_model(model: Any) -> None:
-    task = getattr(model, "task", "embed")
-    if task != "embed":
+    task = getattr(model, "task", ModelTask.EMBED)
+    if task != ModelTask.EMBED:
         raise UserError(f"model {getattr(model, 'id', '?')!r} is a {task!r} model; retrieval needs "
                         'an embedding model (card task = "embed"), e.g. --model default-embed')
 
