@@ -59,7 +59,8 @@ def heldout_drawings(model, data, limit: int) -> list[tuple]:
     if not categories:
         raise UserError(f"none of the model's {len(model.labels)} labels has drawings in {folder}")
     groups = heldout_sketches(folder, categories)
-    picked, depth = [], 0
+    picked: list[tuple] = []
+    depth = 0
     while len(picked) < limit and any(depth < len(g) for g in groups.values()):
         for c in categories:
             if depth < len(groups[c]) and len(picked) < limit:
@@ -83,7 +84,8 @@ def attack_curve(model, sketches, budgets, steps, draws, rng, progress=None) -> 
     confident = probs.max(1) >= UNSURE
     curve = {}
     for b in budgets:
-        rows = {"success": [], "ms": [], "iterations": [], "max_disp": [], "mean_disp": []}
+        rows: dict[str, list[float]] = {
+            "success": [], "ms": [], "iterations": [], "max_disp": [], "mean_disp": []}
         flips = []
         for i, sketch in enumerate(sketches):
             r = attack(sketch, model, budget=b, steps=steps)
@@ -188,18 +190,18 @@ def external_eval(model, items, judge, budget=0.03, draws=4, assist_budget=0.05,
         if progress:
             progress("external attack", n + 1, len(correct))
     confident = theirs.max(1) >= UNSURE
-    flips = []
+    flip_rows = []
     for i, sketch in enumerate(sketches):
         edits = [random_edit(sketch, budget, rng) for _ in range(draws)]
-        flips.append(judge(edits).argmax(1) != theirs[i].argmax())
-    flips = np.array(flips, dtype=bool).reshape(len(sketches), draws)
+        flip_rows.append(judge(edits).argmax(1) != theirs[i].argmax())
+    flips = np.array(flip_rows, dtype=bool).reshape(len(sketches), draws)
     unsure = [i for i in range(len(items)) if theirs[i][truth[i]] < UNSURE]
     raised, card_raised, gains = [], [], []
     for n, i in enumerate(unsure):
-        r = assist(sketches[i], model, target=int(truth[i]), budget=assist_budget)
-        p_after = judge([r.edited])[0][truth[i]]
+        helped = assist(sketches[i], model, target=int(truth[i]), budget=assist_budget)
+        p_after = judge([helped.edited])[0][truth[i]]
         raised.append(p_after > theirs[i][truth[i]])
-        card_raised.append(r.after > r.before)
+        card_raised.append(helped.after > helped.before)
         gains.append(p_after - theirs[i][truth[i]])
         if progress:
             progress("external assist", n + 1, len(unsure))

@@ -116,9 +116,9 @@ class AssistPanel(ToolPanel):
         layer = self.studio.canvas.overlay(self.overlay_name)
         layer.clear()
         result: AssistResult | None = self.result
-        if result is None:
-            return
         sketch = self.result_sketch
+        if result is None or sketch is None:     # both are set (and cleared) together
+            return
         moved = [h.stroke for h in result.hints if h.kind == "move"]
         if self.show_moves.isChecked() and moved:
             edited = result.apply(moved)
@@ -153,9 +153,12 @@ class AssistPanel(ToolPanel):
         return self.accept([hint[0]], f"Accept hint for stroke {hint[0]}")
 
     def edited_sketch(self, strokes: list[int] | None = None) -> Sketch:
+        result: AssistResult | None = self.result
+        if result is None:      # accept() only calls this with a result
+            raise RuntimeError("no assist result to apply")
         if strokes is None:
-            strokes = [h.stroke for h in self.result.hints if h.kind == "move"]
-        return self.result.apply(strokes)
+            strokes = [h.stroke for h in result.hints if h.kind == "move"]
+        return result.apply(strokes)
 
     def accept(self, strokes: list[int] | None = None, text: str | None = None) -> bool:
         return super().accept(strokes, text or "Accept hints")

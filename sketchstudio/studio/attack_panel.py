@@ -14,7 +14,14 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from ..progress import TaskState
 from ..sketch import Sketch
-from ..tasks.attack import DEFAULT_BUDGET, DEFAULT_STEPS, RESTARTS, Iteration, attack
+from ..tasks.attack import (
+    DEFAULT_BUDGET,
+    DEFAULT_STEPS,
+    RESTARTS,
+    AttackResult,
+    Iteration,
+    attack,
+)
 from ..tasks.displacement import apply as apply_displacement
 from ..tasks.displacement import flat_points, split
 from .overlay import ATTACK, ATTACK_ARROWS
@@ -149,7 +156,11 @@ class AttackPanel(ToolPanel):
         self.show_arrows.toggled.connect(lambda _on: self._draw_overlay())
         self.add_accept_row()
         # The arrows switch sits at the end of the accept row (the panel must fit 1280x800).
-        self.layout_.itemAt(self.layout_.count() - 1).layout().addWidget(self.show_arrows)
+        last = self.layout_.itemAt(self.layout_.count() - 1)
+        accept_row = last.layout() if last is not None else None
+        if accept_row is None:
+            raise RuntimeError("add_accept_row() must end the panel with the accept row")
+        accept_row.addWidget(self.show_arrows)
         self.details = QLabel()
         self.details.setObjectName("muted")
         self.details.setWordWrap(True)
@@ -165,7 +176,10 @@ class AttackPanel(ToolPanel):
         budget = self.budget()
         strokes = self.strokes_spin.value() or None
         steps = self.steps_spin.value()
-        labels = self.studio.model_info.labels
+        info = self.studio.model_info
+        if info is None:      # start() only calls make_run with a model loaded
+            raise RuntimeError("make_run needs a loaded model")
+        labels = info.labels
         self.plot.reset(labels, [])
 
         # At most this many evaluations: a run that does not flip is retried from random starts.
@@ -216,9 +230,10 @@ class AttackPanel(ToolPanel):
     def _draw_overlay(self) -> None:
         layer = self.studio.canvas.overlay(self.overlay_name)
         layer.clear()
-        if self.result is None:
+        result: AttackResult | None = self.result
+        sketch = self.result_sketch
+        if result is None or sketch is None:     # both are set (and cleared) together
             return
-        sketch, result = self.result_sketch, self.result
         starts = flat_points(sketch)
         moved = [k for k, part in enumerate(split(result.displacement, sketch)) if part.any()]
         layer.set_ghost([result.edited.strokes[k].points for k in moved], ATTACK)
@@ -226,9 +241,13 @@ class AttackPanel(ToolPanel):
             layer.set_arrows(starts, starts + result.displacement, ATTACK_ARROWS)
 
     def edited_sketch(self, strokes: list[int] | None = None) -> Sketch:
+        result: AttackResult | None = self.result
+        sketch = self.result_sketch
+        if result is None or sketch is None:     # accept() only calls this with a result
+            raise RuntimeError("no attack result to apply")
         if strokes is None:
-            return self.result.edited
-        return apply_displacement(self.result_sketch, self.result.displacement, strokes)
+            return result.edited
+        return apply_displacement(sketch, result.displacement, strokes)
 
     def accept(self, strokes: list[int] | None = None, text: str | None = None) -> bool:
         return super().accept(strokes, text or "Adversarial edit")
