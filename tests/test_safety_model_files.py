@@ -28,6 +28,8 @@ from sketchstudio.sketch.io import save_document
 PROJECT = Path(__file__).resolve().parents[1]
 HOSTILE = list(hostile_models.BUILDERS)
 
+pytestmark = pytest.mark.slow  # hostile models loaded in subprocesses
+
 
 @pytest.fixture(autouse=True)
 def isolated_store(tmp_path, monkeypatch):
@@ -65,7 +67,6 @@ def _unguarded_env() -> dict[str, str]:
 _PLAIN_TORCH = """
 import sys, torch
 
-pytestmark = pytest.mark.slow  # hostile models loaded in subprocesses
 path = sys.argv[1]
 try:
     if path.endswith(".pt2"):
