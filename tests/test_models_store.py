@@ -245,6 +245,7 @@ def test_cli_lists_a_broken_model_without_failing(cli_env, capsys, good):
     assert code == 0 and "BROKEN" in out and "not valid TOML" in out
 
 
+@pytest.mark.slow
 def test_store_survives_a_new_process(tmp_path, good):
     env = {**os.environ, "SKETCHSTUDIO_DATA_DIR": str(tmp_path / "data")}
     store = ModelStore(tmp_path / "data")

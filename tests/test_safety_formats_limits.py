@@ -322,6 +322,7 @@ def test_integers_of_over_4300_digits_are_one_line(tmp_path, suffix):
 
 
 # --- the limits are far above real drawings -------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".ndjson", ".npz", ".svg", ".json"])
 def test_a_drawing_exactly_at_the_limits_round_trips(tmp_path, suffix):
     per_stroke = MAX_POINTS // MAX_STROKES

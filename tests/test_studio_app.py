@@ -91,6 +91,7 @@ def test_the_canvas_paints_heat_colours_like_its_reference_image(qtbot):
     assert_image_approved(canvas.grab().toImage(), "canvas_heat_house")
 
 
+@pytest.mark.slow
 def test_screenshot_of_the_first_explanation(tmp_path, tiny_card, drawings):
     from sketchstudio.explain import explain
     from sketchstudio.explain.colormap import heat_rgb
@@ -117,6 +118,7 @@ def test_screenshot_of_the_first_explanation(tmp_path, tiny_card, drawings):
         assert colour_pixels(pixels, colour) >= 30, (value, colour.tolist())
 
 
+@pytest.mark.slow
 def test_screenshot_with_the_default_model(tmp_path, monkeypatch):
     monkeypatch.delenv("SKETCHSTUDIO_BUILTIN_MODELS")
     if not (builtin_models_dir() / "default" / "card.toml").is_file():
@@ -127,6 +129,7 @@ def test_screenshot_with_the_default_model(tmp_path, monkeypatch):
     assert QImage(str(out)).width() >= 1000
 
 
+@pytest.mark.slow
 def test_screenshot_with_a_model_that_cannot_load_fails_in_one_line(tmp_path):
     card = model_zoo.make_model(tmp_path / "broken", behaviour="nan")
     result = run_studio(["--model", str(card), "--screenshot", str(tmp_path / "x.png")], tmp_path)

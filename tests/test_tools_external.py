@@ -11,14 +11,12 @@ benchmarks/tools_handtex.py (docs/tools.md); these tests check the claim on smal
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 from sketchstudio.models import load_model
+from sketchstudio.shared_data import data_root
 from sketchstudio.sketch import simplify
 from sketchstudio.tasks import displacement as disp
 from sketchstudio.tasks.assist import assist
@@ -26,8 +24,9 @@ from sketchstudio.tasks.attack import attack
 from sketchstudio.tasks.external import pil_probabilities
 from sketchstudio.tasks.scoring import probabilities, probabilities_many
 
-SHARED_DATA = Path(os.environ.get("SKETCHSTUDIO_SHARED_DATA",
-                                  Path(__file__).resolve().parents[2] / "shared" / "data"))
+pytestmark = pytest.mark.slow  # real models judged in external pipelines
+
+SHARED_DATA = data_root()
 OMNIGLOT = SHARED_DATA / "omniglot" / "strokes_background_small1.zip"
 
 
@@ -48,7 +47,7 @@ def handtex(tmp_path_factory):
                         "pip install --no-deps handtex==1.0.5 safetensors)")
     pytest.importorskip("safetensors", reason="safetensors not installed")
     if not OMNIGLOT.is_file():
-        pytest.skip(f"Omniglot strokes not found at {OMNIGLOT} (set SKETCHSTUDIO_SHARED_DATA)")
+        pytest.skip(f"Omniglot strokes not found at {OMNIGLOT} (set SKETCHSTUDIO_DATA)")
     from handtex_support import build_handtex_card, omniglot_members, parse_omniglot
 
     model = load_model(build_handtex_card(tmp_path_factory.mktemp("handtex")), device="cpu")

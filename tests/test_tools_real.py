@@ -16,6 +16,8 @@ from sketchstudio.tasks.assist import assist
 from sketchstudio.tasks.attack import attack
 from sketchstudio.tasks.scoring import probabilities
 
+pytestmark = pytest.mark.slow  # the default classifier on real drawings
+
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
