@@ -115,6 +115,17 @@ def isolated_studio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     yield tmp_path
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Gradient loops of tiny steps run fastest on one thread (and do not fight other work)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def tiny_card(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A good TorchScript classifier (2 classes, 28x28) from tests/model_zoo.py."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from sketchstudio.models import load_model
 from sketchstudio.shared_data import data_root
@@ -24,19 +23,11 @@ from sketchstudio.tasks.attack import attack
 from sketchstudio.tasks.external import pil_probabilities
 from sketchstudio.tasks.scoring import probabilities, probabilities_many
 
-pytestmark = pytest.mark.slow  # real models judged in external pipelines
+pytestmark = [pytest.mark.slow,  # real models judged in external pipelines
+              pytest.mark.usefixtures("one_torch_thread")]
 
 SHARED_DATA = data_root()
 OMNIGLOT = SHARED_DATA / "omniglot" / "strokes_background_small1.zip"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Gradient loops of tiny steps run fastest on one thread (and do not fight other work)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # -- handtex, judged by handtex's own rasteriser --------------------------------------------------

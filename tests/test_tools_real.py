@@ -16,18 +16,8 @@ from sketchstudio.tasks.assist import assist
 from sketchstudio.tasks.attack import attack
 from sketchstudio.tasks.scoring import probabilities
 
-pytestmark = pytest.mark.slow  # the default classifier on real drawings
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Gradient loops of tiny steps run fastest on one thread (and do not fight other work)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytest.mark.slow,  # the default classifier on real drawings
+              pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture(scope="module")
