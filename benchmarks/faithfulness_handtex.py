@@ -6,7 +6,7 @@ drawings of all five alphabets in the shared Omniglot zip, picked with a fixed s
 
     .venv/bin/python benchmarks/faithfulness_handtex.py --limit 200 --json
 
-Needs the test-only handtex wheel (`make test` installs it) and ../shared/data.
+Needs what benchmarks/_handtex.py needs.
 """
 from __future__ import annotations
 
@@ -14,19 +14,11 @@ import argparse
 import json
 import random
 import sys
-import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+from _handtex import drawing, handtex_model, omniglot
 
-from handtex_support import build_handtex_card, omniglot_members, parse_omniglot  # noqa: E402
-
-from sketchstudio.commands.eval_faithfulness import evaluate  # noqa: E402
-from sketchstudio.explain import METHODS  # noqa: E402
-from sketchstudio.models import load_model  # noqa: E402
-from sketchstudio.shared_data import shared_data_dir  # noqa: E402
-from sketchstudio.sketch import simplify  # noqa: E402
+from sketchstudio.commands.eval_faithfulness import evaluate
+from sketchstudio.explain import METHODS
 
 
 def main() -> int:
@@ -35,11 +27,10 @@ def main() -> int:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    members = omniglot_members(shared_data_dir() / "omniglot" / "strokes_background_small1.zip")
+    members = omniglot()
     random.Random(0).shuffle(members)
-    sketches = [simplify(parse_omniglot(text), 0.5) for _, text in members[:args.limit]]
-    with tempfile.TemporaryDirectory() as folder:
-        model = load_model(build_handtex_card(Path(folder) / "handtex"), device="cpu")
+    sketches = [drawing(text) for _, text in members[:args.limit]]
+    with handtex_model() as model:
         summary = evaluate(model, sketches, args.methods)
     if args.json:
         print(json.dumps({"model": "handtex", "sketches": len(sketches), "methods": summary}))

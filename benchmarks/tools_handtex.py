@@ -7,23 +7,17 @@ the letter (tests/test_external_handtex.py): the drawings it gets wrong have no 
 
     .venv/bin/python benchmarks/tools_handtex.py --every 8 --json
 
-Needs the test-only handtex wheel (`make test` installs it) and ../shared/data.
+Needs what benchmarks/_handtex.py needs.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+from _handtex import drawing, handtex_model, omniglot
 
-from sketchstudio.commands.eval_tools import external_eval, external_targets  # noqa: E402
-from sketchstudio.models import load_model  # noqa: E402
-from sketchstudio.shared_data import shared_data_dir  # noqa: E402
-from sketchstudio.sketch import simplify  # noqa: E402
+from sketchstudio.commands.eval_tools import external_eval, external_targets
 
 
 def main() -> int:
@@ -35,21 +29,19 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    # The test helpers (tests/ is on the path above); the letter -> handtex symbols mapping is
+    # The test helpers (_handtex put tests/ on the path); the letter -> handtex symbols mapping is
     # the one the handtex test module established.
     from external_pipelines import handtex_probabilities
-    from handtex_support import build_handtex_card, handtex_labels, omniglot_members, parse_omniglot
+    from handtex_support import handtex_labels
     from test_external_handtex import GREEK, _accepted
 
     known = _accepted(handtex_labels())
-    archive = shared_data_dir() / "omniglot" / "strokes_background_small1.zip"
     letters = []
-    for name, text in omniglot_members(archive, "Greek")[::args.every]:
+    for name, text in omniglot("Greek")[::args.every]:
         letter = GREEK[int(name.split("/")[2].removeprefix("character")) - 1]
         if letter in known:
-            letters.append((simplify(parse_omniglot(text), 0.5), letter))
-    with tempfile.TemporaryDirectory() as folder:
-        model = load_model(build_handtex_card(Path(folder) / "handtex"), device="cpu")
+            letters.append((drawing(text), letter))
+    with handtex_model() as model:
         judge = lambda sketches: handtex_probabilities(sketches, model)  # noqa: E731
         theirs = judge([s for s, _ in letters]).argmax(1)
         items = [(s, int(top)) for (s, letter), top in zip(letters, theirs, strict=True)

@@ -99,11 +99,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"sketchstudio {__version__}")
         return 0
-    modules = _available_commands()
-    # No sub-command (or only studio options like --open): launch the studio.
-    if not argv or (argv[0] not in modules and argv[0] not in ("-h", "--help")
-                    and not (argv[0] == "--device" and len(argv) > 2 and argv[2] in modules)):
+    # No sub-command (or only studio options like --open): launch the studio, before any command
+    # module is imported (several import torch; the studio's window comes before torch).
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")
+                    and not (argv[0] == "--device" and len(argv) > 2 and argv[2] in COMMANDS)):
         return _run_studio(argv)
+    modules = _available_commands()
     parser = build_parser(modules)
     args = parser.parse_args(argv)
     if args.command is None:

@@ -109,9 +109,9 @@ def isolated_studio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
                       str(tmp_path / "config"))
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
                       str(tmp_path / "config"))
-    from sketchstudio.studio.main_window import MainWindow
+    from sketchstudio.studio.file_controller import FileController
 
-    monkeypatch.setattr(MainWindow, "ask_unsaved", lambda self: "discard")
+    monkeypatch.setattr(FileController, "ask_unsaved", lambda self: "discard")
     yield tmp_path
 
 
@@ -185,3 +185,27 @@ def restore_registries() -> Iterator[None]:
     methods._METHODS.update(saved_methods)
     formats._FORMATS.clear()
     formats._FORMATS.update(saved_formats)
+
+
+# --- command line ---
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI's model store in tmp_path/data and its built-in models in tmp_path/builtin (none
+    unless the test puts some there): no test reads or changes the user's models."""
+    from sketchstudio.models import paths
+
+    monkeypatch.setenv(paths.DATA_DIR_ENV, str(tmp_path / "data"))
+    monkeypatch.setattr(paths, "builtin_models_dir", lambda: tmp_path / "builtin")
+    return tmp_path
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """`run_cli("models", "list")` -> (exit status, stdout, stderr) of the CLI, in this process."""
+    from sketchstudio import cli
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = cli.main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run

@@ -101,25 +101,26 @@ def submodule_writes(folder: Path, marker: Path) -> Path:
 
 def aliased_save(folder: Path, marker: Path) -> Path:
     """The code text edited after saving: torch.save reached through an alias of `torch`."""
-    card = model_zoo.make_model(folder)
-    _edit_code(folder / "model.pt", lambda code: code.replace(
-        "    head = self.head\n",
-        f"    _t = torch\n    _s = _t.save\n    _s(x, {str(marker)!r})\n    head = self.head\n", 1))
-    return card
+    return _with_code_in_forward(
+        folder, f"    _t = torch\n    _s = _t.save\n    _s(x, {str(marker)!r})\n")
 
 
 def hidden_by_control_characters(folder: Path, marker: Path) -> Path:
     """A carriage return: one tokenizer may end a comment there while another does not."""
-    card = model_zoo.make_model(folder)
-    _edit_code(folder / "model.pt", lambda code: code.replace(
-        "    head = self.head\n",
-        f"    # note\r    torch.save(x, {str(marker)!r})\n    head = self.head\n", 1))
-    return card
+    return _with_code_in_forward(folder, f"    # note\r    torch.save(x, {str(marker)!r})\n")
 
 
 def endless_loop(folder: Path, marker: Path | None = None) -> Path:
     model_zoo.save_torchscript(EndlessLoop(), folder / "model.pt")
     return model_zoo.write_card(folder)
+
+
+def _with_code_in_forward(folder: Path, lines: str) -> Path:
+    """A good model whose saved forward() code text runs `lines` first (before `head = ...`)."""
+    card = model_zoo.make_model(folder)
+    anchor = "    head = self.head\n"
+    _edit_code(folder / "model.pt", lambda code: code.replace(anchor, lines + anchor, 1))
+    return card
 
 
 def _edit_code(path: Path, edit: Callable[[str], str]) -> None:

@@ -19,6 +19,19 @@ def model_of(module: nn.Module, spec: RenderSpec = CANVAS_32,
     return StandInModel("test", module, spec, tuple(labels), torch.device("cpu"))
 
 
+class LeftRight(nn.Module):
+    """Class 0's logit: `gain` x the ink in the left half; class 1's: in the right half."""
+
+    def __init__(self, gain: float = 1.0) -> None:
+        super().__init__()
+        self.gain = gain
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = x.shape[-1] // 2
+        return self.gain * torch.stack([x[..., :w].sum((1, 2, 3)), x[..., w:].sum((1, 2, 3))],
+                                       dim=1)
+
+
 def smooth_cnn(classes: int = 3, seed: int = 0) -> nn.Module:
     """Tanh activations: a smooth integrand, so the quadrature error is small and testable."""
     torch.manual_seed(seed)

@@ -132,39 +132,45 @@ def test_convert_to_png_draws_the_drawing_where_an_independent_rasteriser_does(
 
 SVG_HEAD = '<svg xmlns="http://www.w3.org/2000/svg">\n'
 GOOD_LINE = '{"word":"cat","drawing":[[[1,2],[3,4]]]}\n'
+
+
+def _record(name: str, drawing: str, message: str) -> tuple[str, bytes, str]:
+    """An .ndjson file of one record whose "drawing" is `drawing` (JSON text), refused on line 1."""
+    return f"{name}.ndjson", f'{{"drawing": {drawing}}}'.encode(), f":1: {message}"
+
+
+def _document(name: str, strokes: str, message: str, version: int = 1) -> tuple[str, bytes, str]:
+    """A native .json document whose "strokes" is `strokes` (JSON text)."""
+    text = f'{{"format": "sketchstudio", "version": {version}, "strokes": {strokes}}}'
+    return f"{name}.json", text.encode(), f": {message}"
+
+
 MALFORMED = [
     # (file name, content, what the one line must say after the path)
     ("empty.ndjson", b"", ": file is empty"),
     ("blank.ndjson", b"\n  \n", ": file is empty"),
     ("truncated.ndjson", (GOOD_LINE + '{"word":"cat","drawing":[[[1,2').encode(),
      ":2: invalid JSON"),
-    ("not-a-list.ndjson", b'{"drawing": 5}', ':1: "drawing" should be a list of strokes, got int'),
-    ("nesting.ndjson", b'{"drawing": [[[1, 2]]]}',
-     ":1: stroke 0 should be [xs, ys] or [xs, ys, times]"),
-    ("nesting2.ndjson", b'{"drawing": [[1, 2]]}', ":1: stroke 0 xs should be a list of numbers"),
-    ("nan.ndjson", b'{"drawing": [[[NaN], [1]]]}', ":1: invalid JSON: NaN is not a number"),
-    ("inf.ndjson", b'{"drawing": [[[1e999], [1]]]}',
-     ":1: stroke 0 xs holds a number that is not finite"),
-    ("lengths.ndjson", b'{"drawing": [[[1, 2], [1]]]}', ":1: stroke 0 has 2 xs but 1 ys"),
-    ("times.ndjson", b'{"drawing": [[[1, 2], [1, 2], [0]]]}',
-     ":1: stroke 0 has 2 points but 1 times"),
-    ("strings.ndjson", b'{"drawing": [[["1"], [1]]]}',
-     ":1: stroke 0 xs should hold numbers, got a string"),
-    ("bools.ndjson", b'{"drawing": [[[true], [1]]]}',
-     ":1: stroke 0 xs should hold numbers, got true/false"),
-    ("no-points.ndjson", b'{"drawing": [[[], []]]}', ":1: stroke 0 has no points"),
+    _record("not-a-list", "5", '"drawing" should be a list of strokes, got int'),
+    _record("nesting", "[[[1, 2]]]", "stroke 0 should be [xs, ys] or [xs, ys, times]"),
+    _record("nesting2", "[[1, 2]]", "stroke 0 xs should be a list of numbers"),
+    _record("nan", "[[[NaN], [1]]]", "invalid JSON: NaN is not a number"),
+    _record("inf", "[[[1e999], [1]]]", "stroke 0 xs holds a number that is not finite"),
+    _record("lengths", "[[[1, 2], [1]]]", "stroke 0 has 2 xs but 1 ys"),
+    _record("times", "[[[1, 2], [1, 2], [0]]]", "stroke 0 has 2 points but 1 times"),
+    _record("strings", '[[["1"], [1]]]', "stroke 0 xs should hold numbers, got a string"),
+    _record("bools", "[[[true], [1]]]", "stroke 0 xs should hold numbers, got true/false"),
+    _record("no-points", "[[[], []]]", "stroke 0 has no points"),
     ("record.ndjson", b"[1, 2]\n", ":1: a drawing record should be an object, got a list"),
     ("no-drawing.ndjson", b'{"word": "cat"}', ':1: the record has no "drawing"'),
     ("binary.ndjson", GOOD_LINE.encode() + b"\x89PNG\r\n\x1a\n\xff\xfe\x00", ":2: not UTF-8 text"),
     ("empty.json", b"", ": file is empty"),
     ("truncated.json", b'{"format": "sketchstudio", "version": 1,\n"strokes": [{"points": [[1,',
      ":2: invalid JSON"),
-    ("future.json", b'{"format": "sketchstudio", "version": 7, "strokes": []}',
-     ": document version 7 is not supported"),
-    ("nesting.json", b'{"format": "sketchstudio", "version": 1, "strokes": [{"points": [1, 2]}]}',
-     ": strokes[0].points should hold [x, y] pairs, got int"),
-    ("nan.json", b'{"format": "sketchstudio", "version": 1, "strokes": [{"points": [[NaN, 1]]}]}',
-     ": invalid JSON: NaN is not a number"),
+    _document("future", "[]", "document version 7 is not supported", version=7),
+    _document("nesting", '[{"points": [1, 2]}]',
+              "strokes[0].points should hold [x, y] pairs, got int"),
+    _document("nan", '[{"points": [[NaN, 1]]}]', "invalid JSON: NaN is not a number"),
     ("binary.json", b"\x00\x01\x02\xff\xfe", ":1: not UTF-8 text"),
     ("empty.svg", b"", ": file is empty"),
     ("binary.svg", b"\x89PNG\r\n\x1a\n\x00\x00", ":1: not well-formed XML"),

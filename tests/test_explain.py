@@ -3,31 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import stand_ins
 import torch
-from stand_ins import smooth_cnn
+from stand_ins import CANVAS_32, LeftRight, model_of, smooth_cnn
 from torch import nn
 
-from sketchstudio.benchmarking import StandInModel
 from sketchstudio.errors import UserError
 from sketchstudio.explain import METHODS, explain
 from sketchstudio.progress import Cancelled
 from sketchstudio.render import RenderSpec, render
 from sketchstudio.sketch import Sketch
 
-SPEC = RenderSpec(size=32, sigma=0.8, fit="canvas", canvas=32.0)
-
-
-def model_of(module: nn.Module, spec: RenderSpec = SPEC, labels=("a", "b", "c")) -> StandInModel:
-    return stand_ins.model_of(module, spec, labels)
-
-
-class LeftHalf(nn.Module):
-    """Class 0's logit is the ink in the left half; class 1's the ink in the right half."""
-
-    def forward(self, x):
-        w = x.shape[-1] // 2
-        return torch.stack([x[..., :w].sum((1, 2, 3)), x[..., w:].sum((1, 2, 3))], dim=1)
+SPEC = CANVAS_32       # stand_ins.model_of's default: every model here sees these pixels
 
 
 class Constant(nn.Module):
@@ -50,7 +36,7 @@ def sketch_left_right() -> Sketch:
 
 @pytest.mark.parametrize("method", METHODS)
 def test_strokes_outside_what_the_model_sees_get_zero(method):
-    model = model_of(LeftHalf(), labels=("left", "right"))
+    model = model_of(LeftRight(), labels=("left", "right"))
     r = explain(sketch_left_right(), model, method=method, target="left")
     assert r.strokes[1] == 0.0 and r.strokes[3] == 0.0
     assert r.strokes[0] > 0 and r.strokes[2] > 0
@@ -144,7 +130,7 @@ def test_every_method_scores_full_and_blank_for_the_same_target():
 
 
 def test_prediction_and_target_defaults():
-    model = model_of(LeftHalf(), labels=("left", "right"))
+    model = model_of(LeftRight(), labels=("left", "right"))
     sk = Sketch.from_arrays([[[2, 2], [10, 30]]])
     for method in METHODS:
         r = explain(sk, model, method=method)

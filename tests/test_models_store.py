@@ -9,7 +9,6 @@ import sys
 import pytest
 from model_zoo import make_model
 
-from sketchstudio import cli
 from sketchstudio.errors import UserError
 from sketchstudio.models import ModelStore, load_model, paths, slugify
 
@@ -167,81 +166,74 @@ def test_resources_dir_source_tree_and_frozen(tmp_path, monkeypatch):
 
 # --- the CLI -----------------------------------------------------------------------------------
 @pytest.fixture
-def cli_env(tmp_path, monkeypatch, builtin):
-    monkeypatch.setenv("SKETCHSTUDIO_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(paths, "builtin_models_dir", lambda: tmp_path / "builtin")
-    return tmp_path
+def cli_env(cli_env, builtin):
+    """conftest's private CLI store, with the built-in `default` of this module."""
+    return cli_env
 
 
-def _cli(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_cli_add_list_show_remove(cli_env, capsys, good):
-    code, out, _ = _cli(capsys, "models", "add", str(good["torchscript"]))
+def test_cli_add_list_show_remove(cli_env, run_cli, good):
+    code, out, _ = run_cli("models", "add", str(good["torchscript"]))
     assert code == 0 and out.strip() == "quick-draw-cnn"
-    code, out, _ = _cli(capsys, "models", "add", str(good["export"].parent))
+    code, out, _ = run_cli("models", "add", str(good["export"].parent))
     assert code == 0 and out.strip() == "quick-draw-cnn-2"
 
-    code, out, _ = _cli(capsys, "models", "list", "--json")
+    code, out, _ = run_cli("models", "list", "--json")
     rows = json.loads(out)
     assert [(r["id"], r["builtin"], r["default"]) for r in rows] == [
         ("default", True, True), ("quick-draw-cnn", False, False),
         ("quick-draw-cnn-2", False, False)]
     assert rows[1]["name"] == "Quick, Draw! CNN" and rows[1]["labels"] == 2
-    code, out, _ = _cli(capsys, "models", "list")
+    code, out, _ = run_cli("models", "list")
     assert code == 0 and "* default" in out and "quick-draw-cnn-2" in out
 
-    code, out, _ = _cli(capsys, "models", "show", "quick-draw-cnn", "--json")
+    code, out, _ = run_cli("models", "show", "quick-draw-cnn", "--json")
     shown = json.loads(out)
     assert shown["labels"] == ["apple", "book"] and shown["input"]["size"] == 28
     assert shown["task"] == "classify" and shown["id"] == "quick-draw-cnn"
-    code, out, _ = _cli(capsys, "models", "show", "quick-draw-cnn")
+    code, out, _ = run_cli("models", "show", "quick-draw-cnn")
     assert "labels (2): apple, book" in out and "size=28" in out
 
-    code, out, _ = _cli(capsys, "models", "remove", "quick-draw-cnn")
+    code, out, _ = run_cli("models", "remove", "quick-draw-cnn")
     assert code == 0
-    code, out, _ = _cli(capsys, "models", "list", "--json")
+    code, out, _ = run_cli("models", "list", "--json")
     assert [r["id"] for r in json.loads(out)] == ["default", "quick-draw-cnn-2"]
 
 
-def test_cli_errors_are_one_line(cli_env, capsys, tmp_path):
-    code, _, err = _cli(capsys, "models", "remove", "default")
+def test_cli_errors_are_one_line(cli_env, run_cli, tmp_path):
+    code, _, err = run_cli("models", "remove", "default")
     assert code == 2
     assert err == ("sketchstudio models: error: "
                    "'default' is a built-in model and cannot be removed\n")
-    code, _, err = _cli(capsys, "models", "show", "nope")
+    code, _, err = run_cli("models", "show", "nope")
     assert code == 2 and err.count("\n") == 1 and "no model 'nope'" in err
-    code, _, err = _cli(capsys, "models", "add", str(make_model(tmp_path / "nan", behaviour="nan")))
+    code, _, err = run_cli("models", "add", str(make_model(tmp_path / "nan", behaviour="nan")))
     assert code == 2 and err.count("\n") == 1 and "finite" in err
-    code, _, err = _cli(capsys, "--device", "tpu", "models", "check", "default")
+    code, _, err = run_cli("--device", "tpu", "models", "check", "default")
     assert code == 2 and ("unknown device" in err or "unsupported device" in err)
 
 
-def test_cli_check(cli_env, capsys, tmp_path):
-    code, out, _ = _cli(capsys, "models", "check", "default")
+def test_cli_check(cli_env, run_cli, tmp_path):
+    code, out, _ = run_cli("models", "check", "default")
     lines = out.splitlines()
     assert code == 0 and len(lines) == 9 and all(ln.startswith("ok") for ln in lines)
     argmax = make_model(tmp_path / "am", behaviour="argmax")
-    code, out, _ = _cli(capsys, "models", "check", str(argmax))
+    code, out, _ = run_cli("models", "check", str(argmax))
     assert code == 1 and any(ln.startswith("FAIL  gradient") for ln in out.splitlines())
 
 
-def test_cli_default(cli_env, capsys, good):
-    _cli(capsys, "models", "add", str(good["torchscript"]))
-    code, out, _ = _cli(capsys, "models", "default", "quick-draw-cnn")
+def test_cli_default(cli_env, run_cli, good):
+    run_cli("models", "add", str(good["torchscript"]))
+    code, out, _ = run_cli("models", "default", "quick-draw-cnn")
     assert code == 0 and out.strip() == "quick-draw-cnn"
-    code, out, _ = _cli(capsys, "models", "default")
+    code, out, _ = run_cli("models", "default")
     assert out.strip() == "quick-draw-cnn"
 
 
-def test_cli_lists_a_broken_model_without_failing(cli_env, capsys, good):
-    _cli(capsys, "models", "add", str(good["torchscript"]))
+def test_cli_lists_a_broken_model_without_failing(cli_env, run_cli, good):
+    run_cli("models", "add", str(good["torchscript"]))
     card = cli_env / "data" / "models" / "quick-draw-cnn" / "card.toml"
     card.write_text("garbage = [", encoding="utf-8")
-    code, out, _ = _cli(capsys, "models", "list")
+    code, out, _ = run_cli("models", "list")
     assert code == 0 and "BROKEN" in out and "not valid TOML" in out
 
 

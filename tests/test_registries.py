@@ -90,9 +90,12 @@ def test_a_registered_method_is_in_every_list_and_runs(qtbot: Any) -> None:
     assert "toy-count" in _choices(app.build_parser(), "--method")
     assert METHOD_HELP["toy-count"] == ("Toy count", TOY_METHOD.help)
 
+    from sketchstudio.studio.document import StudioDocument
+    from sketchstudio.studio.state import StudioState
+
     class Window:   # the little of the studio a panel reads while it is built
-        model_info = None
-        target = None
+        state = StudioState()
+        document = StudioDocument()
 
     panel = ClassifyPanel(Window())   # type: ignore[arg-type]
     qtbot.addWidget(panel)

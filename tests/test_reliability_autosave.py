@@ -100,7 +100,7 @@ def test_studio_says_when_a_save_fails_and_keeps_the_file(make_window, tmp_path,
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(fsutil.os, "fsync", disk_full)
-    assert window._save_to(path) is False
+    assert window.files.save_to(path) is False
     assert errors and "No space left on device" in errors[-1] and str(path) in errors[-1]
     assert window.document.modified            # still unsaved: nothing pretends it was written
     assert path.read_bytes() == before
@@ -139,7 +139,7 @@ def test_the_journal_goes_when_the_document_is_saved_or_closed(make_window, tmp_
     journal = window.autosave.path
     window.document.apply(house(), "draw")
     qtbot.waitUntil(journal.exists, timeout=1000)
-    assert window._save_to(tmp_path / "saved.json")
+    assert window.files.save_to(tmp_path / "saved.json")
     qtbot.waitUntil(lambda: not journal.exists(), timeout=1000)
     window.document.apply(Sketch(), "clear")
     qtbot.waitUntil(journal.exists, timeout=1000)
@@ -152,9 +152,9 @@ def test_the_journal_goes_when_the_document_is_saved_or_closed(make_window, tmp_
 
 def test_a_journal_that_cannot_be_written_is_reported(make_window, monkeypatch, qtbot):
     window = make_window(persist=True)
-    from sketchstudio.studio import autosave
+    from sketchstudio.studio import journal_writer
 
-    monkeypatch.setattr(autosave, "save_document", lambda *a, **kw: (_ for _ in ()).throw(
+    monkeypatch.setattr(journal_writer, "save_document", lambda *a, **kw: (_ for _ in ()).throw(
         SketchFileError("x.json", "cannot write: No space left on device")))
     messages = []
     window.autosave.failed.connect(messages.append)
@@ -180,13 +180,13 @@ def _fake_crash_journal(data: Path, sketch: Sketch, original: Path | None = None
 
 @pytest.mark.parametrize("answer", ["restore", "discard", "later"])
 def test_launch_offers_to_restore(make_window, isolated_studio, monkeypatch, tmp_path, answer):
-    from sketchstudio.studio import autosave
+    from sketchstudio.studio import autosave, recovery
 
     original = tmp_path / "mine.json"
     save_document(original, Document(Sketch()))
     left = _fake_crash_journal(isolated_studio / "data", house(), original)
     asked = []
-    monkeypatch.setattr(autosave, "ask_restore", lambda w, j: (asked.append(j), answer)[1])
+    monkeypatch.setattr(recovery, "ask_restore", lambda w, j: (asked.append(j), answer)[1])
     window = make_window(persist=True)
     restored = autosave.offer_recovery(window, None, headless=False)
     assert len(asked) == 1 and asked[0].strokes == len(house())
@@ -202,10 +202,10 @@ def test_launch_offers_to_restore(make_window, isolated_studio, monkeypatch, tmp
 
 def test_headless_launches_never_ask_and_keep_the_journal(make_window, isolated_studio,
                                                           monkeypatch, capsys):
-    from sketchstudio.studio import autosave
+    from sketchstudio.studio import autosave, recovery
 
     left = _fake_crash_journal(isolated_studio / "data", house())
-    monkeypatch.setattr(autosave, "ask_restore", lambda *a: pytest.fail("asked while headless"))
+    monkeypatch.setattr(recovery, "ask_restore", lambda *a: pytest.fail("asked while headless"))
     window = make_window(persist=True)
     assert autosave.offer_recovery(window, None, headless=True) is False
     assert left.exists() and "--restore" in capsys.readouterr().err

@@ -125,12 +125,6 @@ def ndjson_files(draw) -> bytes:
     return _damage(draw, b"\n".join(lines))
 
 
-@FUZZ
-@given(data=ndjson_files())
-def test_fuzz_ndjson(data):
-    _read_all(_file(".ndjson", data), "ndjson")
-
-
 # --- npz (sketch-rnn stroke-3) --------------------------------------------------------------------
 array_dtypes = st.sampled_from(["int16", "int64", "float32", "float64", "uint8", "bool", "U4",
                                 "complex64"])
@@ -167,12 +161,6 @@ def npz_files(draw) -> bytes:
     else:
         return draw(st.binary(max_size=200))
     return _damage(draw, buffer.getvalue())
-
-
-@FUZZ
-@given(data=npz_files())
-def test_fuzz_npz(data):
-    _read_all(_file(".npz", data), "npz")
 
 
 # --- svg -----------------------------------------------------------------------------------------
@@ -220,12 +208,6 @@ def svg_files(draw) -> bytes:
     return _damage(draw, text.encode("utf-8"))
 
 
-@FUZZ
-@given(data=svg_files())
-def test_fuzz_svg(data):
-    _read_all(_file(".svg", data), "svg")
-
-
 # --- native json ---------------------------------------------------------------------------------
 @st.composite
 def native_files(draw) -> bytes:
@@ -240,12 +222,6 @@ def native_files(draw) -> bytes:
         ["metadata", "model", "attribution", "format", "version"]), json_values, max_size=3)))
     value = draw(st.sampled_from([document, document, document, None])) or draw(json_values)
     return _damage(draw, _json_bytes(value))
-
-
-@FUZZ
-@given(data=native_files())
-def test_fuzz_native_json(data):
-    _read_all(_file(".json", data), "json")
 
 
 # --- issue 19: <use> amplification, long attributes, npz headers, metadata no writer can write ----
@@ -279,12 +255,6 @@ def svg_use_graphs(draw) -> bytes:
     body = sheet + "<g>" * wrap + "".join(parts) + "</g>" * wrap
     return _damage(draw, ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink='
                           '"http://www.w3.org/1999/xlink">' + body + "</svg>").encode())
-
-
-@FUZZ
-@given(data=svg_use_graphs())
-def test_fuzz_svg_use_amplification_and_long_attributes(data):
-    _read_all(_file(".svg", data), "svg-use")
 
 
 def _npy_header(shape, descr: str) -> bytes:
@@ -323,10 +293,18 @@ def npz_headers(draw) -> bytes:
     return buffer.getvalue()
 
 
+# --- every reader, one test -------------------------------------------------------------------
+# (what COUNTS calls it, the file's suffix, the generator of its contents)
+FILE_KINDS = [("ndjson", ".ndjson", ndjson_files), ("npz", ".npz", npz_files),
+              ("svg", ".svg", svg_files), ("json", ".json", native_files),
+              ("svg-use", ".svg", svg_use_graphs), ("npz-header", ".npz", npz_headers)]
+
+
+@pytest.mark.parametrize(("kind", "suffix", "files"), FILE_KINDS, ids=[k for k, _, _ in FILE_KINDS])
 @FUZZ
-@given(data=npz_headers())
-def test_fuzz_npz_headers(data):
-    _read_all(_file(".npz", data), "npz-header")
+@given(data=st.data())
+def test_fuzz_reader(kind, suffix, files, data):
+    _read_all(_file(suffix, data.draw(files())), kind)
 
 
 @FUZZ
@@ -383,16 +361,22 @@ def card_folder() -> Path:
     return folder
 
 
-@FUZZ
-@given(data=card_files())
-def test_fuzz_model_cards(card_folder, data):
-    COUNTS["card"] += 1
+def _load_or_refuse(card_folder: Path, data: bytes, kind: str):
+    """The card in `data`, or None where it is refused, in one line naming the file."""
+    COUNTS[kind] += 1
     path = card_folder / "card.toml"
     path.write_bytes(data)
     try:
-        load_card(path)
+        return load_card(path)
     except UserError as exc:
         assert "\n" not in str(exc) and str(exc).startswith(str(path)), str(exc)
+        return None
+
+
+@FUZZ
+@given(data=card_files())
+def test_fuzz_model_cards(card_folder, data):
+    _load_or_refuse(card_folder, data, "card")
 
 
 # Issue 19: values tomllib accepts but nothing after it can use (integers of over 4,300 digits,
@@ -423,13 +407,8 @@ def test_fuzz_model_cards_hostile_values(card_folder, data):
     from sketchstudio.commands.models import _strict_json
     from sketchstudio.textsafe import printable
 
-    COUNTS["card-hostile"] += 1
-    path = card_folder / "card.toml"
-    path.write_bytes(data)
-    try:
-        card = load_card(path)
-    except UserError as exc:
-        assert "\n" not in str(exc) and str(exc).startswith(str(path)), str(exc)
+    card = _load_or_refuse(card_folder, data, "card-hostile")
+    if card is None:
         return
     json.loads(_strict_json(card.to_dict()))          # strict JSON, never NaN or a repr
     for text in (card.name, card.description, *card.labels):

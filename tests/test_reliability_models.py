@@ -165,14 +165,14 @@ def test_studio_survives_every_broken_model_and_keeps_the_last_good_result(make_
     for name in STUDIO_LOAD_FAILS:
         _, explain_text, check_text = BROKEN[name]
         with qtbot.waitSignal(window.modelError, timeout=EXPLAIN_WAIT_MS) as blocker:
-            window.load_model(str(zoo[name]))
+            window.models.load(str(zoo[name]))
         message = blocker.args[0]
         assert "\n" not in message and "Traceback" not in message, name
         assert (explain_text or check_text) in message or check_text in message, (name, message)
         assert window.last_error.startswith("Could not load the model"), name
-        assert window.model_info.name == "Tiny test classifier", name     # the good model stays
+        assert window.state.model.name == "Tiny test classifier", name     # the good model stays
         # and its explanation (re-explained by the good model at most: the same values)
-        qtbot.waitUntil(lambda: window._job is None, timeout=EXPLAIN_WAIT_MS)
+        qtbot.waitUntil(lambda: not window.explainer.running, timeout=EXPLAIN_WAIT_MS)
         sketch, result = window.last_result
         assert sketch is good[0] and result.model == good[1].model, name
         np.testing.assert_allclose(result.strokes, good[1].strokes, rtol=1e-5, atol=1e-7)
@@ -243,10 +243,11 @@ def test_studio_cancels_a_slow_model_and_the_window_never_freezes(make_window, s
                           check_params_cb=lambda g, method: method == "occlusion"):
         window.explain_now("occlusion")
     qtbot.wait(100)                                  # the slow job is running in the worker
-    assert window._job is not None, (window.last_error, window.latency_label.text())
+    assert window.explainer.running, (window.last_error, window.latency_label.text())
     t0 = time.perf_counter()
-    window.cancel_explanation()
-    assert window._job is None and not window.progress.isVisible()   # the window is free at once
+    window.explainer.cancel()
+    # The window is free at once.
+    assert not window.explainer.running and not window.progress.isVisible()
     assert time.perf_counter() - t0 < 0.1
     qtbot.waitUntil(lambda: bool(cancelled), timeout=15000)          # the worker stops too
     heartbeat.stop()
@@ -284,11 +285,11 @@ def test_importing_a_model_from_outside_the_store_asks_once(qtbot, tiny_card, tm
     from PySide6.QtWidgets import QFileDialog
 
     from sketchstudio.models import ModelStore
-    from sketchstudio.studio import model_manager
+    from sketchstudio.studio import model_manager, model_trust
 
     asked = []
     answers = iter([False, True])
-    monkeypatch.setattr(model_manager, "ask_trust",
+    monkeypatch.setattr(model_trust, "ask_trust",
                         lambda parent, path: (asked.append(path), next(answers))[1])
     monkeypatch.setattr(QFileDialog, "getOpenFileName",
                         staticmethod(lambda *a, **k: (str(tiny_card), "")))
@@ -303,18 +304,18 @@ def test_importing_a_model_from_outside_the_store_asks_once(qtbot, tiny_card, tm
     copy = tmp_path / "copy"
     copy.mkdir()
     (copy / "renamed.pt").write_bytes((tiny_card.parent / "model.pt").read_bytes())
-    assert model_manager.confirm_outside_model(dialog, copy / "renamed.pt")   # same content
+    assert model_trust.confirm_outside_model(dialog, copy / "renamed.pt")     # same content
     assert len(asked) == 2
     model_id = ModelStore().add(tiny_card, check=False)
     in_store = ModelStore().entry(model_id).card_path
-    assert model_manager.confirm_outside_model(dialog, in_store) and len(asked) == 2
+    assert model_trust.confirm_outside_model(dialog, in_store) and len(asked) == 2
     dialog.reject()
 
 
 def test_a_model_named_on_the_command_line_is_never_asked_about(make_window, tiny_card,
                                                                 monkeypatch):
-    from sketchstudio.studio import model_manager
+    from sketchstudio.studio import model_trust
 
-    monkeypatch.setattr(model_manager, "ask_trust", lambda *a: pytest.fail("asked"))
+    monkeypatch.setattr(model_trust, "ask_trust", lambda *a: pytest.fail("asked"))
     window = make_window(tiny_card)                      # as `sketchstudio --model CARD` does
-    assert window.model_info is not None
+    assert window.state.model is not None

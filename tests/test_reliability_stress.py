@@ -63,7 +63,8 @@ def test_fast_edits_end_with_the_colours_of_the_final_document(make_window, tiny
     sketch, result = window.last_result
     reference = explain(final, load_model(tiny_card, device="cpu"), method="live")
     np.testing.assert_allclose(result.strokes, reference.strokes, rtol=1e-4, atol=1e-6)
-    want = heat_rgb(np.asarray(reference.strokes, dtype=float), window.heat.scale).astype(int)
+    scale = window.explainer.heat.scale
+    want = heat_rgb(np.asarray(reference.strokes, dtype=float), scale).astype(int)
     got = np.array([(c.red(), c.green(), c.blue()) for c in window.canvas.stroke_colours()])
     assert got.shape == want.shape and np.abs(got - want).max() <= 1
     assert all(s is not None for s in shown)          # every result shown was of a real snapshot

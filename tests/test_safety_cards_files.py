@@ -13,9 +13,8 @@ import threading
 import pytest
 from model_zoo import INPUT, card_dict, make_model, write_card
 
-from sketchstudio import cli
 from sketchstudio.errors import UserError
-from sketchstudio.models import load_card, paths
+from sketchstudio.models import load_card
 from sketchstudio.textsafe import printable
 
 pytestmark = pytest.mark.skipif(os.name != "posix",
@@ -30,19 +29,6 @@ BASE = ('name = "x"\ntask = "classify"\nfile = "model.pt"\nlabels = ["a", "b"]\n
 def folder(tmp_path):
     (tmp_path / "model.pt").write_bytes(b"not read by load_card")
     return tmp_path
-
-
-@pytest.fixture
-def cli_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("SKETCHSTUDIO_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(paths, "builtin_models_dir", lambda: tmp_path / "no-builtins")
-    return tmp_path
-
-
-def _cli(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _one_line(exc_info) -> str:
@@ -64,14 +50,14 @@ def test_a_fifo_card_is_refused_without_opening_it(folder):
         os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
 
 
-def test_cli_check_and_show_on_a_fifo_card_return_at_once(cli_env, capsys, folder):
+def test_cli_check_and_show_on_a_fifo_card_return_at_once(cli_env, run_cli, folder):
     fifo = folder / "card.toml"
     os.mkfifo(fifo)
     results = {}
 
     def run():   # on a thread, so a regression blocks that thread, not the whole test run
-        results["check"] = _cli(capsys, "models", "check", str(fifo))
-        results["show"] = _cli(capsys, "models", "show", str(fifo))
+        results["check"] = run_cli("models", "check", str(fifo))
+        results["show"] = run_cli("models", "show", str(fifo))
 
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
@@ -112,11 +98,11 @@ def test_card_names_the_system_refuses(tmp_path, monkeypatch, name, words):
 @pytest.mark.parametrize("name, words", [
     ("x" * 300 + ".toml", "file name too long"), ("loop", "loop of symbolic links"),
     ("loop/card.toml", "loop of symbolic links")])
-def test_cli_on_card_names_the_system_refuses(cli_env, capsys, monkeypatch, name, words):
+def test_cli_on_card_names_the_system_refuses(cli_env, run_cli, monkeypatch, name, words):
     monkeypatch.chdir(cli_env)
     os.symlink("loop", cli_env / "loop")
     for action in ("show", "add", "check"):
-        code, out, err = _cli(capsys, "models", action, name)
+        code, out, err = run_cli("models", action, name)
         if code == 1:   # check: the card could be named, so its first line says why it failed
             assert action == "check" and out.count("\n") == 1 and out.startswith("FAIL  card")
             assert words in out
@@ -161,9 +147,9 @@ def test_the_edges_of_the_toml_ranges_still_load(folder):
     assert card.extra["big"] == 2**63 - 1 and card.extra["small"] == -2**63
 
 
-def test_cli_show_on_an_integer_of_5000_digits(cli_env, capsys, folder):
+def test_cli_show_on_an_integer_of_5000_digits(cli_env, run_cli, folder):
     card = write_card(folder, text="big = " + "7" * 5000 + "\n" + BASE)
-    code, out, err = _cli(capsys, "models", "show", str(card), "--json")
+    code, out, err = run_cli("models", "show", str(card), "--json")
     assert code == 2 and out == "" and err.count("\n") == 1 and "too long" in err
 
 
@@ -171,12 +157,12 @@ def test_cli_show_on_an_integer_of_5000_digits(cli_env, capsys, folder):
 STRICT = {"parse_constant": lambda name: pytest.fail(f"{name} is not JSON")}
 
 
-def test_show_json_with_dates_and_non_finite_numbers(cli_env, capsys, folder):
+def test_show_json_with_dates_and_non_finite_numbers(cli_env, run_cli, folder):
     card = write_card(folder, text=(
         "released = 2024-03-14T09:26:53Z\nday = 2024-03-14\nat = 09:26:53\n"
         "local = 2024-03-14T09:26:53.5\nthreshold = nan\nlimits = [1.0, inf, -inf]\n"
         + BASE + "[notes]\nchecked = 1979-05-27T07:32:00-08:00\n"))
-    code, out, err = _cli(capsys, "models", "show", str(card), "--json")
+    code, out, err = run_cli("models", "show", str(card), "--json")
     assert code == 0
     shown = json.loads(out, **STRICT)
     assert shown["released"] == "2024-03-14T09:26:53+00:00" and shown["day"] == "2024-03-14"
@@ -190,10 +176,10 @@ def test_show_json_with_dates_and_non_finite_numbers(cli_env, capsys, folder):
     assert any("limits[1] = inf" in n for n in notes)
 
 
-def test_list_json_is_strict_with_a_broken_card(cli_env, capsys, folder):
+def test_list_json_is_strict_with_a_broken_card(cli_env, run_cli, folder):
     models = cli_env / "data" / "models" / "broken"
     write_card(models, text="name = \"\x1b[31mred\"\n" + "x = nan\n")
-    code, out, _ = _cli(capsys, "models", "list", "--json")
+    code, out, _ = run_cli("models", "list", "--json")
     assert code == 0 and "\x1b" not in out
     rows = json.loads(out, **STRICT)
     assert rows[0]["id"] == "broken" and rows[0]["problem"]
@@ -217,29 +203,29 @@ def _hostile_model(tmp_path):
                       description="line one\x1b[1A\x1b[2Koverwritten")
 
 
-def test_cli_escapes_card_text_everywhere(cli_env, capsys, tmp_path):
+def test_cli_escapes_card_text_everywhere(cli_env, run_cli, tmp_path):
     card = _hostile_model(tmp_path)
-    code, out, err = _cli(capsys, "models", "show", str(card))
+    code, out, err = run_cli("models", "show", str(card))
     assert code == 0 and err == ""
     assert "\x1b" not in out and "\r" not in out and "\u202e" not in out
     assert "\\x1b[2J" in out and "FAKE LINE" in out and "\\r\\nFAKE LINE" in out
-    code, out, _ = _cli(capsys, "models", "check", str(card))
+    code, out, _ = run_cli("models", "check", str(card))
     assert "\x1b" not in out and "\\x1b[2J" in out and len(out.splitlines()) >= 5
-    code, out, _ = _cli(capsys, "models", "add", str(card), "--no-check")
+    code, out, _ = run_cli("models", "add", str(card), "--no-check")
     model_id = out.strip()
-    code, out, _ = _cli(capsys, "models", "list")
+    code, out, _ = run_cli("models", "list")
     assert code == 0 and model_id in out and "\x1b" not in out and "\\x1b" in out
 
 
-def test_cli_error_lines_are_escaped(cli_env, capsys, folder):
+def test_cli_error_lines_are_escaped(cli_env, run_cli, folder):
     card = folder / "card\x1b[2J\nline2.toml"     # the error line quotes the card's path
     card.write_text("name = [")
-    code, out, err = _cli(capsys, "models", "show", str(card))
+    code, out, err = run_cli("models", "show", str(card))
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "\x1b" not in err and "card\\x1b[2J\\nline2.toml: not valid TOML" in err
 
 
-def test_a_model_message_with_escapes_is_escaped(cli_env, capsys, tmp_path):
+def test_a_model_message_with_escapes_is_escaped(cli_env, run_cli, tmp_path):
     import torch
     from model_zoo import TinyClassifier, save_torchscript
 
@@ -250,18 +236,18 @@ def test_a_model_message_with_escapes_is_escaped(cli_env, capsys, tmp_path):
     folder = tmp_path / "shouts"
     save_torchscript(Shouts(), folder / "model.pt")
     card = write_card(folder, card_dict(input=INPUT))
-    code, out, _ = _cli(capsys, "models", "check", str(card))
+    code, out, _ = run_cli("models", "check", str(card))
     assert code == 1 and "\x1b" not in out and "ERASED" in out
     assert out.splitlines()[-1].startswith("FAIL  forward")
 
 
-def test_info_escapes_words_and_file_names(cli_env, capsys, tmp_path):
+def test_info_escapes_words_and_file_names(cli_env, run_cli, tmp_path):
     path = tmp_path / "w\x1b[1A.ndjson"
     path.write_text(json.dumps({"word": "cat\x1b[2J\u202eX\nforged",
                                 "drawing": [[[1, 2], [3, 4]]]}) + "\n")
-    code, out, err = _cli(capsys, "info", str(path))
+    code, out, err = run_cli("info", str(path))
     assert code == 0 and err == "" and len(out.splitlines()) == 3
     assert "\x1b" not in out and "\u202e" not in out and "cat\\x1b[2J\\u202eX\\nforged" in out
     assert "w\\x1b[1A.ndjson" in out
-    code, out, _ = _cli(capsys, "info", str(path), "--json")
+    code, out, _ = run_cli("info", str(path), "--json")
     assert json.loads(out)["drawings"][0]["word"] == "cat\x1b[2J\u202eX\nforged"

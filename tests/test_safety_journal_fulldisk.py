@@ -119,14 +119,14 @@ def test_the_old_journal_goes_once_this_sessions_journal_is_written(make_window,
 
 def test_the_old_journal_goes_once_the_drawing_is_saved(make_window, isolated_studio, monkeypatch,
                                                         tmp_path, qtbot):
-    from sketchstudio.studio import autosave
+    from sketchstudio.studio import autosave, journal_writer
 
     left = _crash_journal(isolated_studio / "data", house())
     window = make_window(persist=True)
-    monkeypatch.setattr(autosave, "save_document", _full)    # only the journal's disk is full
+    monkeypatch.setattr(journal_writer, "save_document", _full)  # only the journal's disk is full
     assert autosave.offer_recovery(window, True, headless=True) is True
     assert left.exists()
-    assert window._save_to(tmp_path / "saved.json")        # e.g. onto another disk
+    assert window.files.save_to(tmp_path / "saved.json")        # e.g. onto another disk
     qtbot.waitUntil(lambda: not left.exists(), timeout=3000)
     assert len(load_document(tmp_path / "saved.json").sketch) == len(house())
 

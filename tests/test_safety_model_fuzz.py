@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import warnings
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import model_zoo
@@ -83,32 +84,38 @@ def _harmless_or_refused(folder: Path, marker: Path) -> None:
     assert not marker.exists(), f"a mutated model wrote {marker}"
 
 
-def _example(original: Path):
+Members = list[tuple[str, bytes]]
+
+
+def _check_mutation(original: Path, file_name: str,
+                    mutate: Callable[[Members, Path], Members]) -> None:
+    """A copy of the model folder `original` whose archive `file_name` is rewritten as
+    mutate(members, marker) is refused in one line, or loads and runs without writing `marker`."""
     tmp = Path(tempfile.mkdtemp(prefix="model-fuzz-"))
-    folder = tmp / "m"
-    shutil.copytree(original, folder)
-    return tmp, folder, tmp / "written"
+    try:
+        folder, marker = tmp / "m", tmp / "written"
+        shutil.copytree(original, folder)
+        path = folder / file_name
+        _write(path, mutate(_members(path), marker))
+        _harmless_or_refused(folder, marker)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @FUZZ
 @given(data=st.data())
 def test_fuzz_torchscript_code(originals, data):
-    tmp, folder, marker = _example(originals["torchscript"])
-    try:
-        path = folder / "model.pt"
+    def mutate(members: Members, marker: Path) -> Members:
         lines = data.draw(st.lists(st.one_of(st.sampled_from(CODE_LINES),
                                              st.text(max_size=30)), min_size=1, max_size=4))
         injected = "".join(f"    {line.replace('MARKER', repr(str(marker)))}\n" for line in lines)
-        members = _members(path)
         name = next(n for n, d in members if b"def forward" in d and b"head = self.head" in d)
-        edited = [(n, d.decode().replace("    head = self.head\n", injected
-                                         + "    head = self.head\n", 1).encode("utf-8",
-                                                                               "surrogatepass")
-                   if n == name else d) for n, d in members]
-        _write(path, edited)
-        _harmless_or_refused(folder, marker)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        return [(n, d.decode().replace("    head = self.head\n", injected
+                                       + "    head = self.head\n", 1).encode("utf-8",
+                                                                             "surrogatepass")
+                 if n == name else d) for n, d in members]
+
+    _check_mutation(originals["torchscript"], "model.pt", mutate)
 
 
 def _mutate_strings(value, pick):
@@ -124,9 +131,7 @@ def _mutate_strings(value, pick):
 @FUZZ
 @given(data=st.data())
 def test_fuzz_export_program(originals, data):
-    tmp, folder, marker = _example(originals["export"])
-    try:
-        path = folder / "model.pt2"
+    def mutate(members: Members, marker: Path) -> Members:
         replacement = st.one_of(st.sampled_from(TARGETS), st.sampled_from(PAYLOADS),
                                 st.text(max_size=20))
         rate = data.draw(st.sampled_from([0.02, 0.1, 0.3]))
@@ -136,23 +141,18 @@ def test_fuzz_export_program(originals, data):
                 return text
             return data.draw(replacement).replace("MARKER", str(marker))
 
-        members = _members(path)
-        edited = [(n, json.dumps(_mutate_strings(json.loads(d), pick)).encode()
-                   if n.endswith("models/model.json") else d) for n, d in members]
-        _write(path, edited)
-        _harmless_or_refused(folder, marker)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        return [(n, json.dumps(_mutate_strings(json.loads(d), pick)).encode()
+                 if n.endswith("models/model.json") else d) for n, d in members]
+
+    _check_mutation(originals["export"], "model.pt2", mutate)
 
 
 @FUZZ
 @given(data=st.data())
 def test_fuzz_archive_members(originals, data):
     fmt = data.draw(st.sampled_from(["torchscript", "export"]))
-    tmp, folder, marker = _example(originals[fmt])
-    try:
-        path = folder / ("model.pt" if fmt == "torchscript" else "model.pt2")
-        members = _members(path)
+
+    def mutate(members: Members, marker: Path) -> Members:
         root = members[0][0].split("/", 1)[0]
         names = [n.split("/", 1)[1] for n, _ in members]
         new_name = st.one_of(
@@ -170,7 +170,6 @@ def test_fuzz_archive_members(originals, data):
             else:
                 i = data.draw(st.integers(0, len(members) - 1))
                 members[i] = (members[i][0], data.draw(st.binary(max_size=256)))
-        _write(path, members)
-        _harmless_or_refused(folder, marker)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        return members
+
+    _check_mutation(originals[fmt], "model.pt" if fmt == "torchscript" else "model.pt2", mutate)

@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QMessageBox
 from qt_helpers import EXPLAIN_WAIT_MS, house
+from studio_images import rgb_array
 
 from sketchstudio.models import builtin_models_dir
 from sketchstudio.sketch.io import save_sketches
@@ -36,59 +37,9 @@ def drawings(tmp_path) -> Path:
 
 
 # --- pictures: compared with what they must show, not only measured ------------------------------
-REFERENCES = Path(__file__).resolve().parent / "reference"
-# Set to 1 to write the reference images anew (then look at them before committing them).
-UPDATE_ENV = "SKETCHSTUDIO_UPDATE_REFERENCES"
-
-
-def rgb_array(image: QImage) -> np.ndarray:
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    row = image.bytesPerLine()
-    data = np.frombuffer(image.constBits(), dtype=np.uint8, count=row * image.height())
-    return data.reshape(image.height(), row)[:, :image.width() * 3].reshape(
-        image.height(), image.width(), 3).astype(np.int16)
-
-
-def assert_image_approved(image: QImage, name: str, tolerance: int = 32,
-                          max_fraction: float = 0.005) -> None:
-    """pyqtgraph's way: the picture against a stored PNG, pixel by pixel, with a tolerance for
-    antialiasing (a pixel differs when a channel is off by more than `tolerance`; at most
-    `max_fraction` of them may)."""
-    path = REFERENCES / f"{name}.png"
-    if os.environ.get(UPDATE_ENV) == "1":
-        image.save(str(path), "PNG")
-    assert path.is_file(), f"no reference image {path} (run with {UPDATE_ENV}=1 and look at it)"
-    got, want = rgb_array(image), rgb_array(QImage(str(path)))
-    assert got.shape == want.shape, (got.shape, want.shape)
-    differs = (np.abs(got - want).max(axis=2) > tolerance).mean()
-    assert differs <= max_fraction, f"{differs:.2%} of the pixels differ from {path.name}"
-
-
+# The canvas's and the plots' reference images: tests/test_studio_reference_images.py.
 def colour_pixels(pixels: np.ndarray, rgb, tolerance: int = 12) -> int:
     return int((np.abs(pixels - np.asarray(rgb, dtype=np.int16)).max(axis=2) <= tolerance).sum())
-
-
-def test_the_canvas_paints_heat_colours_like_its_reference_image(qtbot):
-    from sketchstudio.explain import Attribution
-    from sketchstudio.studio.canvas import SketchCanvas
-    from sketchstudio.studio.document import StudioDocument
-    from sketchstudio.studio.heat import HeatMap
-
-    document = StudioDocument()
-    canvas = SketchCanvas(document)
-    qtbot.addWidget(canvas)
-    canvas.resize(360, 320)
-    canvas.show()
-    qtbot.waitExposed(canvas)
-    sketch = house()
-    document.apply(sketch, "Import")
-    canvas.fit()
-    # Support, opposition, a weak one and a dot: red, blue, grey-ish and plain heat colours.
-    result = Attribution(method="occlusion", strokes=np.array([1.0, -0.8, 0.3, 0.0]),
-                         score_full=1.0, score_blank=0.0)
-    canvas.set_heat(HeatMap(document.sketch, result))
-    qtbot.waitUntil(lambda: not canvas.heat_pending, timeout=5000)
-    assert_image_approved(canvas.grab().toImage(), "canvas_heat_house")
 
 
 @pytest.mark.slow
@@ -149,11 +100,11 @@ def test_a_bad_model_shows_a_message_and_the_studio_keeps_running(make_window, t
     good = window.last_result
     bad = model_zoo.make_model(tmp_path / "raises", behaviour="raises")
     with qtbot.waitSignal(window.modelError, timeout=EXPLAIN_WAIT_MS):
-        window.load_model(str(bad))
+        window.models.load(str(bad))
     assert "always fails" in window.last_error
     assert any(isinstance(w, QMessageBox) and w.isVisible()
                for w in window.findChildren(QMessageBox))
-    assert window.model_info.name == "Tiny test classifier"       # still the good model
+    assert window.state.model.name == "Tiny test classifier"       # still the good model
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
         window.document.apply(house().remove_strokes([0]), "Erase")
     assert window.last_result is not good and len(window.last_result[0]) == 3
@@ -164,7 +115,7 @@ def test_a_missing_card_is_reported(make_window, qtbot, tmp_path):
     with qtbot.waitSignal(window.modelError, timeout=EXPLAIN_WAIT_MS):
         window.start(model=str(tmp_path / "nowhere" / "card.toml"))
     assert "not found" in window.last_error
-    assert window.model_info is None and window.model_label.text() == "Model: none"
+    assert window.state.model is None and window.model_label.text() == "Model: none"
 
 
 def test_no_model_at_all_says_how_to_add_one(make_window):
@@ -184,13 +135,13 @@ def test_an_unparsable_file_shows_a_message_and_keeps_the_drawing(make_window, t
     garbage.write_text('{"word": "cat", "drawing": [[[1, 2], [3]]]}\nnot json at all\n')
     # The file is read in the worker: the refusal arrives as fileLoaded(False) and one line.
     with qtbot.waitSignal(window.fileLoaded, timeout=EXPLAIN_WAIT_MS) as read:
-        assert window.import_file(garbage, index=1)
+        assert window.files.import_file(garbage, index=1)
     assert read.args == [False]
     assert "broken.ndjson" in window.last_error
     other = tmp_path / "broken.json"
     other.write_text("{ nope")
     with qtbot.waitSignal(window.fileLoaded, timeout=EXPLAIN_WAIT_MS) as read:
-        assert window.open_file(other)
+        assert window.files.open_file(other)
     assert read.args == [False]
     assert "broken.json" in window.last_error
     assert window.document.sketch is good[0] and window.last_result is good

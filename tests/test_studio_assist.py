@@ -77,7 +77,7 @@ def test_accept_one_stroke_moves_only_that_stroke(make_window, wide_card, qtbot)
     changed = [k for k in range(len(before))
                if not np.array_equal(before.strokes[k].points, after.strokes[k].points)]
     assert changed == [stroke]
-    assert window.document.undo_stack.undoText() == f"Accept hint for stroke {stroke}"
+    assert window.document.undo_stack.undoText() == f"Accept hint for stroke {stroke + 1}"
 
 
 def test_assist_draws_in_the_tools_palette_and_fits_1280_by_800(make_window, wide_card, qtbot):
@@ -101,7 +101,7 @@ def test_assist_draws_in_the_tools_palette_and_fits_1280_by_800(make_window, wid
     for button in (panel.accept_button, panel.accept_one, panel.discard_button):
         bottom = button.mapTo(viewport, button.rect().bottomLeft()).y()
         assert bottom <= viewport.height(), (button.text(), bottom, viewport.height())
-    window.new_document()
+    window.files.new_document()
     assert panel.result is None and layer.empty and panel.hint_list.count() == 0
 
 

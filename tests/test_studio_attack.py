@@ -86,14 +86,14 @@ def test_cancelling_leaves_the_document_untouched(make_window, wide_card, qtbot)
     with qtbot.waitSignal(window.worker.taskCancelled, timeout=EXPLAIN_WAIT_MS):
         window.cancel_work()
     assert window.document.sketch is before and panel.result is None
-    assert "Cancelled" in panel.status.text() and not window.task_running
+    assert "Cancelled" in panel.status.text() and not window.tasks.running
 
 
 def test_an_empty_drawing_or_no_classifier_says_so(make_window, wide_card, qtbot):
     window = make_window(wide_card)
     panel = attack_panel(window)
     panel.run_button.click()
-    assert "Draw something" in panel.status.text() and not window.task_running
+    assert "Draw something" in panel.status.text() and not window.tasks.running
 
 
 def test_the_plot_has_axis_labels_whole_iterations_and_a_legend_beside_the_lines(make_window,
@@ -130,7 +130,7 @@ def test_the_plot_is_cleared_on_discard_and_on_new(make_window, wide_card, qtbot
     assert not panel.accept_button.isEnabled() and not panel.discard_button.isEnabled()
     run_attack(window, qtbot, panel)
     assert panel.plot.rows
-    window.new_document()
+    window.files.new_document()
     assert not panel.plot.rows and panel.result is None
     assert window.canvas.overlay("attack").empty
 

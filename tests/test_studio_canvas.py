@@ -8,26 +8,27 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QPointingDevice, QTabletEvent
 from PySide6.QtWidgets import QApplication
 from qt_helpers import drag, draw_line, house, scene_to_viewport
+from studio_images import open_canvas
 
 from sketchstudio.sketch import Sketch
-from sketchstudio.studio.canvas import SketchCanvas
-from sketchstudio.studio.document import StudioDocument
-from sketchstudio.studio.tools import TOOLS, EraserTool, PanTool, PenTool, SelectTool, register_tool
+from sketchstudio.studio.tools import (
+    TOOLS,
+    EraserTool,
+    PanTool,
+    PenTool,
+    SelectTool,
+    Tool,
+    register_tool,
+)
 
 
 @pytest.fixture
 def canvas(qtbot):
-    document = StudioDocument()
-    view = SketchCanvas(document)
-    qtbot.addWidget(view)
-    view.resize(600, 600)
-    view.show()
-    qtbot.waitExposed(view)
-    view.fit()
+    view = open_canvas(qtbot, 600, 600)
     view.set_tool(PenTool(view))
     yield view
     view.set_tool(None)
-    document.deleteLater()
+    view.document.deleteLater()
 
 
 def test_mouse_drawing_creates_strokes(canvas):
@@ -150,6 +151,13 @@ def test_tool_registry():
         register_tool(type("Again", (PenTool,), {}))
 
 
+def test_a_tool_is_described_in_its_class_keywords():
+    assert (PenTool.id, PenTool.shortcut, PenTool.accepts_tablet) == ("pen", "P", True)
+    assert SelectTool.drag_mode != PenTool.drag_mode
+    with pytest.raises(TypeError, match="no attribute 'colour'"):
+        type("Odd", (Tool,), {}, colour="red")
+
+
 def test_import_sets_page_and_width(canvas):
     big = Sketch.from_arrays([[[0, 0], [3000, 0], [3000, 2000]]])
     canvas.document.apply(big, "Import")
@@ -183,3 +191,76 @@ def test_qt_binding_keeps_reference_counts(qtbot):
     for _ in range(20000):
         probe.setObjectName("x")
     assert sys.getrefcount(None) >= before - 100
+
+
+# --- what the canvas says about a stroke: numbers from 1, one number format, P-SLA segments -------
+def house_heat(segments: bool):
+    """Known values for house(): per segment (P-SLA) or per stroke only (their sums)."""
+    from sketchstudio.explain.result import Attribution
+
+    parts = [np.array([0.9, 0.3, -0.5, -0.9]), np.array([1.0, -1.0]),
+             np.array([0.2, 0.6, 0.2]), np.array([0.0])]
+    return Attribution(method="psla" if segments else "occlusion",
+                       strokes=np.array([p.sum() for p in parts]), score_full=1.0,
+                       score_blank=0.0, segments=parts if segments else None)
+
+
+def explained_house(canvas, qtbot, segments: bool):
+    from sketchstudio.studio.heat import HeatMap
+
+    canvas.set_tool(PanTool(canvas))       # hovering with a pan tool draws nothing
+    canvas.document.apply(house(), "Import")
+    canvas.set_heat(HeatMap(canvas.document.sketch, house_heat(segments)))
+    qtbot.waitUntil(lambda: not canvas.heat_pending, timeout=5000)
+
+
+def test_strokes_are_numbered_from_one(canvas, qtbot):
+    canvas.document.apply(house(), "Import")
+    assert [item.toolTip() for item in canvas.items_] == [f"stroke {k}" for k in (1, 2, 3, 4)]
+    explained_house(canvas, qtbot, segments=False)
+    tips = [item.toolTip() for item in canvas.items_]
+    assert tips[0] == "stroke 1  ·  -0.2 (hurts, Occlusion)"
+    assert tips[2] == "stroke 3  ·  +1 (helps, Occlusion)"
+    assert tips[3] == "stroke 4  ·  0 (neutral, Occlusion)"
+    # The walls' third segment runs from (190, 122) to (192, 200): no per-segment values here.
+    assert canvas.hover_text(QPointF(191, 170)) == tips[0]
+    assert canvas.hover_text(QPointF(20, 20)) == ""
+
+
+def test_psla_hover_names_the_segment_under_the_pointer(canvas, qtbot):
+    explained_house(canvas, qtbot, segments=True)
+    walls = "stroke 1  ·  -0.2 (hurts, P-SLA)"
+    # The walls: (60,200) -> (62,130) -> (190,122) -> (192,200) -> (60,201), values
+    # +0.9, +0.3, -0.5, -0.9.
+    assert canvas.hover_text(QPointF(61, 170)) == walls + "\nsegment 1 of 4: +0.9 (helps)"
+    assert canvas.hover_text(QPointF(130, 126)) == walls + "\nsegment 2 of 4: +0.3 (helps)"
+    assert canvas.hover_text(QPointF(191, 170)) == walls + "\nsegment 3 of 4: -0.5 (hurts)"
+    assert canvas.hover_text(QPointF(120, 200.5)).endswith("segment 4 of 4: -0.9 (hurts)")
+    # The roof's apex belongs to both its segments; just right of it, to the second.
+    assert canvas.hover_text(QPointF(150, 80)).endswith("segment 2 of 2: -1 (hurts)")
+    # A dot has no segments to name.
+    assert canvas.hover_text(QPointF(160, 150)) == "stroke 4  ·  0 (neutral, P-SLA)"
+
+
+def test_psla_hover_follows_the_real_pointer(canvas, qtbot):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QToolTip
+
+    explained_house(canvas, qtbot, segments=True)
+    viewport = canvas.viewport()
+    with qtbot.waitSignal(canvas.hoverChanged, timeout=2000) as hovered:
+        QTest.mouseMove(viewport, scene_to_viewport(canvas, 191, 170))
+    assert hovered.args[0].endswith("segment 3 of 4: -0.5 (hurts)")
+    with qtbot.waitSignal(canvas.hoverChanged, timeout=2000) as hovered:
+        QTest.mouseMove(viewport, scene_to_viewport(canvas, 61, 170))
+    assert hovered.args[0].endswith("segment 1 of 4: +0.9 (helps)")
+    # The tool tip says the same as the hover signal, for the point it is asked about.
+    pos = scene_to_viewport(canvas, 130, 126)
+    QApplication.sendEvent(viewport, QHelpEvent(QEvent.Type.ToolTip, pos,
+                                                viewport.mapToGlobal(pos)))
+    assert QToolTip.text().endswith("segment 2 of 4: +0.3 (helps)")
+    with qtbot.waitSignal(canvas.hoverChanged, timeout=2000) as hovered:
+        QTest.mouseMove(viewport, scene_to_viewport(canvas, 20, 20))
+    assert hovered.args == [""]

@@ -31,15 +31,17 @@ def test_heat_colours_equal_explain_on_the_same_snapshot(make_window, tiny_card,
     np.testing.assert_allclose(shown.strokes, reference.strokes, rtol=1e-5, atol=1e-7)
     colours = [rgb(c) for c in window.canvas.stroke_colours()]
     assert colours == expected_colours(reference.strokes)
-    assert f"{reference.strokes[2]:+.4g}" in window.canvas.items_[2].toolTip()
-    assert "stroke 2" in window.canvas.items_[2].toolTip()
+    from sketchstudio.studio.numbers import format_value
+
+    assert format_value(reference.strokes[2]) in window.canvas.items_[2].toolTip()
+    assert "stroke 3" in window.canvas.items_[2].toolTip()     # numbered as users count
     # The plots show the same explanation.
     assert window.plots.probabilities.values == shown.prediction
     assert window.plots.colour_bar.scale == pytest.approx(symmetric_scale(shown.strokes))
     # Heat off: plain ink; on again: the same colours.
-    window.set_show_heat(False)
+    window.state.set_show_heat(False)
     assert all(rgb(c) == rgb(INK) for c in window.canvas.stroke_colours())
-    window.set_show_heat(True)
+    window.state.set_show_heat(True)
     assert [rgb(c) for c in window.canvas.stroke_colours()] == colours
 
 
@@ -73,7 +75,7 @@ def test_changing_the_target_re_explains(make_window, wide_card, qtbot):
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
         window.document.apply(house(), "Import")
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
-        window.set_target("dog")
+        window.state.set_target("dog")
     sketch, result = window.last_result
     assert result.target == "dog"
     reference = explain(sketch, load_model(str(wide_card), device="cpu"), method="live",
@@ -157,7 +159,7 @@ def test_latest_wins_the_running_job_is_cancelled(make_window, gated, qtbot):
 
 def test_results_for_outdated_snapshots_are_dropped(make_window, gated, qtbot):
     window = make_window("gated")
-    qtbot.waitUntil(lambda: window.model_info is not None, timeout=EXPLAIN_WAIT_MS)
+    qtbot.waitUntil(lambda: window.state.model is not None, timeout=EXPLAIN_WAIT_MS)
     qtbot.wait(100)
     shown = []
     window.explanationShown.connect(lambda: shown.append(window.last_result[0]))
@@ -208,14 +210,13 @@ def test_closing_while_a_job_runs_exits_cleanly(make_window, gated, qtbot):
 
 
 def test_live_deletion_curve_equals_the_engine_curve(tiny_card):
-    from sketchstudio.explain.faithfulness import curves, order_by
-    from sketchstudio.studio.worker import deletion_curve
+    from sketchstudio.explain.faithfulness import attribution_deletion_curve, curves, order_by
 
     model = load_model(str(tiny_card), device="cpu")
     sketch = house()
     values = explain(sketch, model, method="sla-grad").strokes
     engine = curves(sketch, model, 0, order_by(values))
-    ours = deletion_curve(sketch, model, 0, order_by(values), lambda: False)
+    ours = attribution_deletion_curve(sketch, model, 0, values, lambda: False)
     np.testing.assert_allclose(ours.deletion, engine.deletion, rtol=1e-5, atol=1e-6)
     assert ours.deletion_auc == pytest.approx(engine.deletion_auc)
 

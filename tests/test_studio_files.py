@@ -40,18 +40,18 @@ def test_save_and_open_a_document(make_window, tiny_card, tmp_path, qtbot):
     window.explain_now("occlusion")
     qtbot.waitUntil(lambda: window.last_result[1].method == "occlusion", timeout=EXPLAIN_WAIT_MS)
     path = tmp_path / "house.json"
-    assert window._save_to(path)
+    assert window.files.save_to(path)
     assert not window.document.modified and window.document.path == path
     assert "house.json" in window.windowTitle()
     saved = json.loads(path.read_text())
     assert saved["attribution"]["method"] == "occlusion"
 
-    window.new_document()
+    window.files.new_document()
     assert len(window.document.sketch) == 0 and window.last_result is None
-    window.method = "sla-grad"
-    assert loaded(qtbot, window, lambda: window.open_file(path))
+    window.state.set_method("sla-grad")
+    assert loaded(qtbot, window, lambda: window.files.open_file(path))
     assert window.document.sketch == house() and window.document.path == path
-    assert window.method == "occlusion"                       # the document's settings
+    assert window.state.method == "occlusion"                       # the document's settings
     assert not window.document.modified
 
 
@@ -60,7 +60,7 @@ def test_save_as_adds_the_extension(make_window, tmp_path, monkeypatch):
     window.document.apply(house(), "Import")
     monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getSaveFileName",
                         lambda *a, **k: (str(tmp_path / "drawing"), ""))
-    assert window.save()
+    assert window.files.save()
     assert (tmp_path / "drawing.json").is_file()
 
 
@@ -68,7 +68,7 @@ def test_import_is_one_undoable_edit(make_window, drawings, qtbot):
     window = make_window()
     window.document.apply(house(), "Draw")
     before = window.document.sketch
-    assert loaded(qtbot, window, lambda: window.import_file(drawings, index=2))
+    assert loaded(qtbot, window, lambda: window.files.import_file(drawings, index=2))
     assert window.document.sketch == load_sketch(drawings, 2)
     assert window.document.undo_stack.undoText().startswith("Import three.ndjson")
     window.document.undo_stack.undo()
@@ -85,7 +85,7 @@ def test_a_file_with_many_drawings_opens_the_browser(make_window, drawings, monk
         return QDialog.DialogCode.Accepted
 
     monkeypatch.setattr(DrawingBrowser, "exec", pick)
-    assert loaded(qtbot, window, lambda: window.import_file(drawings))
+    assert loaded(qtbot, window, lambda: window.files.import_file(drawings))
     assert chosen["count"] == 3
     assert window.document.sketch == load_sketch(drawings, 1)
 
@@ -109,12 +109,15 @@ def test_exports(make_window, tiny_card, tmp_path, qtbot):
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
         window.document.apply(house(), "Import")
     for name in ("h.svg", "h.ndjson", "h.png"):
-        assert window.export(tmp_path / name), window.last_error
+        assert window.files.export(tmp_path / name), window.last_error
     assert load_sketch(tmp_path / "h.ndjson").num_points == house().num_points
-    assert len(load_sketch(tmp_path / "h.svg")) == 4
+    # The SVG is the PNG's picture: heat colours and the legend (the plain drawing on request).
+    assert "target: " in (tmp_path / "h.svg").read_text()
+    assert window.files.export(tmp_path / "plain.svg", heat=False)
+    assert len(load_sketch(tmp_path / "plain.svg")) == 4
     png = QImage(str(tmp_path / "h.png"))
     assert png.width() > png.height() >= 512               # drawing plus the legend beside it
-    assert not window.export(tmp_path / "h.gif")
+    assert not window.files.export(tmp_path / "h.gif")
     assert "export as one of .ndjson, .npz, .svg, .png" in window.last_error
 
 
@@ -132,27 +135,57 @@ def test_unsaved_changes_prompt_on_close(make_window, monkeypatch, qtbot):
     draw_line(window.canvas, (40, 40), (120, 80))
     assert window.document.modified and window.isWindowModified()
     asked = []
-    monkeypatch.setattr(type(window), "ask_unsaved", lambda self: asked.append(1) or "cancel")
+    monkeypatch.setattr(type(window.files), "ask_unsaved", lambda self: asked.append(1) or "cancel")
     assert not window.close()
     assert window.isVisible() and asked and window.worker.isRunning()
-    monkeypatch.setattr(type(window), "ask_unsaved", lambda self: "discard")
+    monkeypatch.setattr(type(window.files), "ask_unsaved", lambda self: "discard")
     assert window.close()
     assert not window.worker.isRunning()
 
 
 def test_choices_and_recent_files_persist(make_window, drawings, qtbot):
     window = make_window(persist=True)
-    window.set_show_heat(False)
-    window.set_live(False)
+    window.state.set_show_heat(False)
+    window.state.set_live(False)
     window.select_tool("eraser")
-    assert loaded(qtbot, window, lambda: window.import_file(drawings, index=0))
+    assert loaded(qtbot, window, lambda: window.files.import_file(drawings, index=0))
     window.document.undo_stack.setClean()
     assert window.close()
     settings = StudioSettings(QSettings(ORGANISATION, APPLICATION))
     assert settings.recent_files()[0] == str(drawings)
     again = make_window(persist=True)
-    assert not again.show_heat and not again.live
+    assert not again.state.show_heat and not again.state.live
     assert again.canvas.tool.id == "eraser"
     assert not again.actions_["heat"].isChecked()
     again.recent_menu.aboutToShow.emit()
-    assert any(a.text() == drawings.name for a in again.recent_menu.actions())
+    assert any(a.text() == f"{drawings.name} — {drawings.parent}"     # the folder shows too
+               for a in again.recent_menu.actions())
+
+
+def test_ctrl_s_after_an_import_asks_where_instead_of_overwriting(make_window, drawings,
+                                                                 tmp_path, monkeypatch, qtbot):
+    window = make_window()
+    window.document.apply(house(), "Draw")
+    opened = tmp_path / "house.json"
+    assert window.files.save_to(opened)
+    before = opened.read_bytes()
+    assert loaded(qtbot, window, lambda: window.files.import_file(drawings, index=1))
+    assert window.windowTitle().startswith("Untitled — imported from three.ndjson — drawing 2")
+    asked = []
+    monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getSaveFileName",
+                        lambda *a, **k: asked.append(a[2]) or ("", ""))
+    window.actions_["save"].trigger()                   # Ctrl+S
+    assert asked == [str(Path(window.files.settings.last_dir("save")) / "barn.json")]
+    assert opened.read_bytes() == before
+
+
+def test_the_title_names_the_drawing_of_the_file(make_window, drawings, monkeypatch, qtbot):
+    window = make_window()
+
+    def pick(browser):
+        browser.select(2)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(DrawingBrowser, "exec", pick)
+    assert loaded(qtbot, window, lambda: window.files.open_file(drawings))
+    assert window.windowTitle() == "three.ndjson — drawing 3 of 3 (shed)[*] — SketchStudio"

@@ -54,7 +54,7 @@ def test_a_dragged_region_colours_the_strokes_by_what_they_made(make_window, gen
     assert "outside" in panel.region_label.text() and panel.region == Region(2, 4, w // 2, h // 2)
     # No region: the colours go back to plain ink.
     panel.set_region(None)
-    assert window.last_result is None and window.objective is None
+    assert window.last_result is None and window.state.objective is None
 
 
 def test_the_ghost_lies_over_the_input_square(make_window, generator_card, qtbot):
@@ -115,7 +115,7 @@ def test_clicking_a_filled_area_explains_that_area(make_window, fill_card, qtbot
     assert mask is not None and mask[32, 24] and not mask[1, 1]
     sketch, shown = window.last_result
     assert shown.objective == "region-mean"
-    assert window.objective.pixels == int(mask.sum())
+    assert window.state.objective.pixels == int(mask.sum())
     reference = explain_region(closed_square(), load_model(str(fill_card), device="cpu"),
                                mask=mask, method="live")
     np.testing.assert_allclose(shown.strokes, reference.strokes, rtol=1e-5, atol=1e-7)

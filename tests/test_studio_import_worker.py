@@ -102,10 +102,10 @@ def test_a_near_limit_svg_is_read_in_the_worker_while_the_window_keeps_working(
     timer.setInterval(0)
     timer.timeout.connect(lambda: ticks.append(gate.entered.is_set() and not gate.open_.is_set()))
 
-    assert window.import_file(near_limit_svg)       # returns at once: the worker reads
+    assert window.files.import_file(near_limit_svg)       # returns at once: the worker reads
     gate.wait_entered(qtbot)
     assert gate.thread != threading.current_thread().name
-    assert window.task_running and window.actions_["cancel"].isEnabled()
+    assert window.tasks.running and window.actions_["cancel"].isEnabled()
     # A read that takes noticeably long shows the progress bar, its Cancel button and what runs.
     qtbot.waitUntil(window.progress.isVisible, timeout=EXPLAIN_WAIT_MS)
     assert window.cancel_button.isVisible()
@@ -121,7 +121,7 @@ def test_a_near_limit_svg_is_read_in_the_worker_while_the_window_keeps_working(
     assert window.document.sketch == house()
     window.document.undo_stack.redo()
     assert window.document.sketch is drawn
-    assert window.task_running                      # still reading
+    assert window.tasks.running                      # still reading
 
     with qtbot.waitSignal(window.fileLoaded, timeout=EXPLAIN_WAIT_MS) as blocker:
         gate.release()
@@ -130,7 +130,7 @@ def test_a_near_limit_svg_is_read_in_the_worker_while_the_window_keeps_working(
     imported = window.document.sketch
     assert len(imported) == 8 ** 3 and imported.num_points == 8 ** 3 * 100
     assert imported == load_sketch(near_limit_svg)
-    assert not window.task_running and not window.progress.isVisible()
+    assert not window.tasks.running and not window.progress.isVisible()
     assert window.statusBar().currentMessage().startswith("Imported bomb.svg: 512 strokes")
     # One undoable edit on top of what was drawn while the file was read.
     assert window.document.undo_stack.undoText() == "Import bomb.svg"
@@ -145,7 +145,7 @@ def test_cancel_stops_the_read_and_changes_nothing(make_window, near_limit_svg, 
     window.document.apply(house(), "Draw")
     before, depth = window.document.sketch, window.document.undo_stack.count()
     gate = Gate(monkeypatch)
-    assert window.import_file(near_limit_svg)
+    assert window.files.import_file(near_limit_svg)
     gate.wait_entered(qtbot)
 
     with qtbot.waitSignal(window.fileLoaded, timeout=EXPLAIN_WAIT_MS) as blocker:
@@ -158,7 +158,7 @@ def test_cancel_stops_the_read_and_changes_nothing(make_window, near_limit_svg, 
             window.cancel_button.click()
     assert blocker.args == [False]
     assert window.statusBar().currentMessage() == "Importing bomb.svg: cancelled, nothing changed"
-    assert not window.task_running and not window.cancel_button.isVisible()
+    assert not window.tasks.running and not window.cancel_button.isVisible()
 
     # The reader itself stops (Cancelled at its next check), before svgelements ever runs.
     with qtbot.waitSignal(window.worker.taskCancelled, timeout=EXPLAIN_WAIT_MS):
@@ -177,7 +177,7 @@ def test_a_malformed_or_refused_file_gives_one_error_line(make_window, tmp_path,
     broken.write_text(HEAD + '<path d="M0 0 L1 1"')
     over = use_bomb(tmp_path, 8, vertices=110, name="over.svg")   # just past the limit
     for path, reason in ((broken, "broken.svg"), (over, "elements and path vertices")):
-        assert not loaded(qtbot, window, lambda path=path: window.import_file(path))
+        assert not loaded(qtbot, window, lambda path=path: window.files.import_file(path))
         message = window.last_error
         assert str(path) in message and reason in message
         assert "\n" not in message and "Traceback" not in message
@@ -186,7 +186,7 @@ def test_a_malformed_or_refused_file_gives_one_error_line(make_window, tmp_path,
     boxes = [w for w in window.findChildren(QMessageBox) if w.isVisible()]
     assert len(boxes) == 1 and boxes[0].text() == window.last_error
     # A file type no reader knows is refused at once, without starting a read.
-    assert window.open_file(tmp_path / "notes.txt") is False
+    assert window.files.open_file(tmp_path / "notes.txt") is False
     assert "unknown sketch file type '.txt'" in window.last_error
 
 
@@ -196,7 +196,7 @@ def test_a_normal_import_is_one_undoable_edit(make_window, tmp_path, qtbot):
     before = window.document.sketch
     path = tmp_path / "house.svg"
     save_sketch(path, house())
-    assert loaded(qtbot, window, lambda: window.import_file(path))
+    assert loaded(qtbot, window, lambda: window.files.import_file(path))
     assert window.document.sketch == load_sketch(path) and len(window.document.sketch) == 4
     window.document.undo_stack.undo()
     assert window.document.sketch is before
@@ -213,13 +213,13 @@ def test_open_keeps_a_drawing_made_while_the_file_was_read_one_undo_away(make_wi
     save_document(path, Document(house(), None, {"method": "occlusion"}))
 
     # Nothing drawn meanwhile: a fresh, unmodified document with the file's path and settings.
-    assert loaded(qtbot, window, lambda: window.open_file(path))
+    assert loaded(qtbot, window, lambda: window.files.open_file(path))
     assert window.document.sketch == house() and window.document.path == path
-    assert not window.document.modified and window.method == "occlusion"
+    assert not window.document.modified and window.state.method == "occlusion"
 
-    window.new_document()
+    window.files.new_document()
     gate = Gate(monkeypatch, native, "read_document")
-    assert window.open_file(path)
+    assert window.files.open_file(path)
     gate.wait_entered(qtbot)
     draw_line(window.canvas, (30, 30), (120, 40))
     drawn = window.document.sketch
@@ -239,11 +239,11 @@ def test_a_newer_open_replaces_one_still_reading(make_window, near_limit_svg, tm
     gate = Gate(monkeypatch)
     results = []
     window.fileLoaded.connect(results.append)
-    assert window.import_file(near_limit_svg)
+    assert window.files.import_file(near_limit_svg)
     gate.wait_entered(qtbot)
     other = tmp_path / "house.ndjson"
     save_sketches(other, [house()])
-    assert window.import_file(other, index=0)
+    assert window.files.import_file(other, index=0)
     assert results == [False]                        # the first read ended, replaced
     gate.release()
     qtbot.waitUntil(lambda: len(results) == 2, timeout=EXPLAIN_WAIT_MS)
@@ -251,30 +251,31 @@ def test_a_newer_open_replaces_one_still_reading(make_window, near_limit_svg, tm
     assert window.document.undo_stack.count() == 1
 
 
-def test_a_damaged_record_part_way_offers_the_drawings_before_it(make_window, tmp_path,
-                                                                 monkeypatch, qtbot):
+def test_a_damaged_record_part_way_offers_the_other_drawings_and_names_it(make_window, tmp_path,
+                                                                          monkeypatch, qtbot):
     window = make_window()
     path = tmp_path / "damaged.ndjson"
     save_sketches(path, [house().with_metadata(word=w) for w in ("house", "barn")])
-    with open(path, "a") as file:
-        file.write("not json\n")
+    text = path.read_text()
+    path.write_text(text.replace("\n", "\nnot json\n", 1))   # line 2 of 3 is broken
     seen = {}
 
     def pick(browser):
-        seen["count"], seen["label"] = browser.list.count(), browser.count.text()
-        browser.select(1)
+        seen["count"], seen["note"] = browser.list.count(), browser.note.text()
+        browser.select(2)
         return QDialog.DialogCode.Accepted
 
     monkeypatch.setattr(DrawingBrowser, "exec", pick)
-    assert loaded(qtbot, window, lambda: window.import_file(path))
-    assert seen["count"] == 2 and "damaged.ndjson:3" in seen["label"]
+    assert loaded(qtbot, window, lambda: window.files.import_file(path))
+    assert seen["count"] == 2 and "line 2: invalid JSON" in seen["note"]
     assert window.document.sketch.word == "barn"
+    assert "line 2: invalid JSON" in window.statusBar().currentMessage()
 
 
 def test_start_waits_for_the_file_before_the_first_explanation(make_window, tiny_card, tmp_path,
                                                                qtbot):
     window = make_window()
-    window.set_live(False)      # the opened file is explained once even so, as before
+    window.state.set_live(False)      # the opened file is explained once even so, as before
     path = tmp_path / "house.svg"
     save_sketch(path, house())
     with qtbot.waitSignal(window.explanationShown, timeout=MODEL_WAIT_MS):
@@ -296,12 +297,12 @@ def test_an_import_stops_a_running_tool_the_way_cancel_does(make_window, tiny_ca
             threading.Event().wait(0.01)
         raise Cancelled()
 
-    window.run_task("Attack", run, lambda result: ended.append("done"),
+    window.tasks.run("Attack", run, lambda result: ended.append("done"),
                     on_cancelled=lambda: ended.append("cancelled"))
     qtbot.waitUntil(started.is_set, timeout=EXPLAIN_WAIT_MS)
     path = tmp_path / "house.svg"
     save_sketch(path, house())
-    assert loaded(qtbot, window, lambda: window.import_file(path))
+    assert loaded(qtbot, window, lambda: window.files.import_file(path))
     assert ended == ["cancelled"]       # the tool's panel is told, as with Esc
     assert window.document.sketch == load_sketch(path)
 
@@ -313,7 +314,7 @@ def test_dismissing_the_browser_changes_nothing(make_window, tmp_path, monkeypat
     path = tmp_path / "two.ndjson"
     save_sketches(path, [house(), house().remove_strokes([0])])
     monkeypatch.setattr(DrawingBrowser, "exec", lambda browser: QDialog.DialogCode.Rejected)
-    assert not loaded(qtbot, window, lambda: window.import_file(path))
+    assert not loaded(qtbot, window, lambda: window.files.import_file(path))
     assert window.document.sketch is before and window.document.undo_stack.count() == 1
 
 

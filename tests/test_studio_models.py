@@ -30,10 +30,11 @@ def test_manager_lists_the_store(qtbot, store):
     assert dialog.remove_button.isEnabled()
 
 
-def test_manager_checks_sets_default_and_removes(qtbot, store, wide_card):
+def test_manager_checks_sets_default_and_removes(qtbot, store, wide_card, monkeypatch):
     second = store.add(wide_card, check=False)
     dialog = ModelManagerDialog(store, house(), None, "auto")
     qtbot.addWidget(dialog)
+    monkeypatch.setattr(dialog, "ask_remove", lambda model_id, name: True)
     dialog.refresh(select=second)
     dialog.check_button.click()
     qtbot.waitUntil(lambda: dialog._task is None, timeout=EXPLAIN_WAIT_MS)
@@ -104,10 +105,10 @@ def test_window_switches_model_from_the_combo_and_device(make_window, store, wid
     with qtbot.waitSignal(window.modelReady, timeout=EXPLAIN_WAIT_MS):
         combo.setCurrentIndex(0)
         combo.activated.emit(0)
-    assert window.model_info.id == "five-classes"
+    assert window.state.model.id == "five-classes"
     assert window.panels[0].target_combo.count() == 6       # "Predicted class" + 5 labels
     with qtbot.waitSignal(window.modelReady, timeout=EXPLAIN_WAIT_MS):
-        window.set_device("cpu")
+        window.models.set_device("cpu")
     assert window.device_label.text() == "Device: cpu"
 
 
@@ -115,4 +116,4 @@ def test_startup_prefers_the_store_default_classifier(make_window, store, wide_c
     second = store.add(wide_card, check=False)
     store.set_default(second)
     window = make_window()
-    assert window.startup_model() == second
+    assert window.models.startup_model() == second

@@ -131,7 +131,7 @@ def test_refine_is_one_undoable_edit(make_window, real_gallery, qtbot):
     panel.results.item(1).setSelected(True)
     picked = panel.picked_row
     assert panel.refine_button.isEnabled()
-    qtbot.waitUntil(lambda: not window.task_running, timeout=EXPLAIN_WAIT_MS)
+    qtbot.waitUntil(lambda: not window.tasks.running, timeout=EXPLAIN_WAIT_MS)
     panel.refine()
     qtbot.waitUntil(lambda: window.document.sketch is not before, timeout=EXPLAIN_WAIT_MS)
     assert window.document.sketch.strokes == expected.refined.sketch.strokes
@@ -155,7 +155,7 @@ def test_refine_with_nothing_stray_changes_nothing(make_window, real_gallery, qt
     qtbot.waitUntil(lambda: panel.found_sketch is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
     before = window.document.sketch
     depth = window.document.undo_stack.count()
-    qtbot.waitUntil(lambda: not window.task_running, timeout=EXPLAIN_WAIT_MS)
+    qtbot.waitUntil(lambda: not window.tasks.running, timeout=EXPLAIN_WAIT_MS)
     panel.refine()
     qtbot.waitUntil(lambda: panel.refine_label.text().startswith("Nothing to remove"),
                     timeout=EXPLAIN_WAIT_MS)

@@ -23,12 +23,12 @@ def test_a_task_gets_the_loaded_model_and_reports_progress_then_its_result(make_
             progress((k + 1) / 3, {"step": k})
         return model.labels
 
-    window.run_task("Count", run, done.append, on_progress=lambda f, p: seen.append((f, p)))
-    assert window.task_running and window.progress.isVisible()
+    window.tasks.run("Count", run, done.append, on_progress=lambda f, p: seen.append((f, p)))
+    assert window.tasks.running and window.progress.isVisible()
     qtbot.waitUntil(lambda: bool(done), timeout=EXPLAIN_WAIT_MS)
     assert done == [("apple", "book")]
     assert [p["step"] for _f, p in seen] == [0, 1, 2] and seen[-1][0] == pytest.approx(1.0)
-    assert not window.task_running and not window.progress.isVisible()
+    assert not window.tasks.running and not window.progress.isVisible()
 
 
 def test_a_failing_task_says_why_and_the_studio_keeps_working(make_window, tiny_card, qtbot):
@@ -39,7 +39,7 @@ def test_a_failing_task_says_why_and_the_studio_keeps_working(make_window, tiny_
         raise UserError("budget must be in (0, 1]")
 
     with qtbot.waitSignal(window.errorShown, timeout=EXPLAIN_WAIT_MS) as blocker:
-        window.run_task("Attack", run, lambda r: None, on_failed=failed.append)
+        window.tasks.run("Attack", run, lambda r: None, on_failed=failed.append)
     assert failed == ["budget must be in (0, 1]"]
     assert "Attack failed: budget must be in (0, 1]" in blocker.args[0]
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
@@ -58,13 +58,13 @@ def test_cancel_stops_a_running_task_and_drawing_does_not(make_window, tiny_card
             release.wait(0.005)
         check(cancelled)
 
-    window.run_task("Slow", run, done.append, on_cancelled=lambda: cancelled_calls.append(1))
+    window.tasks.run("Slow", run, done.append, on_cancelled=lambda: cancelled_calls.append(1))
     assert started.wait(10)
     window.document.apply(house(), "Import")     # an edit: explanations wait, the task goes on
     qtbot.wait(50)
-    assert window.task_running
+    assert window.tasks.running
     window.cancel_work()                          # Esc
-    assert cancelled_calls == [1] and not window.task_running
+    assert cancelled_calls == [1] and not window.tasks.running
     # The explanation that waited behind the task now runs.
     qtbot.waitUntil(lambda: window.last_result is not None
                     and window.last_result[0] is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
@@ -81,8 +81,8 @@ def test_a_second_task_replaces_the_first(make_window, tiny_card, qtbot):
         check(cancelled)
         return "first"
 
-    window.run_task("One", slow, first.append)
-    window.run_task("Two", lambda m, p, c: "second", second.append)
+    window.tasks.run("One", slow, first.append)
+    window.tasks.run("Two", lambda m, p, c: "second", second.append)
     gate.set()
     qtbot.waitUntil(lambda: bool(second), timeout=EXPLAIN_WAIT_MS)
     qtbot.wait(50)
@@ -147,3 +147,28 @@ def test_a_remembered_gpu_that_is_gone_opens_on_the_cpu_and_says_so(qtbot, tiny_
         assert any("CUDA" in n and "CPU" in n for n in notices)
     finally:
         window.shutdown()
+
+
+def test_work_for_a_model_waits_while_another_model_loads(qtbot):
+    """A search made for one model must never run on the model that replaces it: while a model
+    loads, the running work that needs a model is cancelled and new such work is refused."""
+    from sketchstudio.studio.task_runner import TaskRunner
+    from sketchstudio.studio.worker import ExplainWorker
+
+    worker = ExplainWorker()        # not started: runs are only queued
+    tasks = TaskRunner(worker)
+    cancelled, busy = [], []
+    tasks.busyChanged.connect(busy.append)
+    tasks.run("Search", lambda *_: None, None, on_cancelled=lambda: cancelled.append("first"))
+    tasks.hold_model_work()
+    assert cancelled == ["first"] and not tasks.running and busy == [True, False]
+    assert tasks.run("Search", lambda *_: None, None,
+                     on_cancelled=lambda: cancelled.append("refused")) == -1
+    assert cancelled == ["first", "refused"] and not tasks.running
+    # Reading a file needs no model: it goes on.
+    assert tasks.run("Opening", lambda *_: None, None, needs_model=False) > 0
+    assert tasks.running
+    tasks.release_model_work()
+    assert tasks.run("Search", lambda *_: None, None) > 0 and tasks.name == "Search"
+    tasks.forget()
+    worker.stop()

@@ -68,9 +68,9 @@ def test_live_paint_equals_explain_live_for_drawings_models_and_targets(make_win
                 if window.document.sketch != sketch:
                     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
                         window.document.apply(sketch, "Import")
-                if target != window.target:
+                if target != window.state.target:
                     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
-                        window.set_target(target)
+                        window.state.set_target(target)
                 reference = assert_paints_live(window, card, target)
                 assert reference.method == "live:occlusion"
 
@@ -112,12 +112,12 @@ def test_a_chosen_method_stays_through_edits_targets_and_model_switches(make_win
     shows_sla()
     assert len(window.last_result[0]) == 5
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
-        window.set_target("book")                              # a target change
+        window.state.set_target("book")                              # a target change
     shows_sla()
     assert window.last_result[1].target == "book"
     with qtbot.waitSignal(window.explanationShown, timeout=MODEL_WAIT_MS):
-        window.load_model(str(wide_card))                      # a model switch
-    qtbot.waitUntil(lambda: window.model_info.source == str(wide_card)
+        window.models.load(str(wide_card))                      # a model switch
+    qtbot.waitUntil(lambda: window.state.model.source == str(wide_card)
                     and window.last_result is not None
                     and window.last_result[1].method == "sla", timeout=MODEL_WAIT_MS)
     shows_sla()
@@ -138,13 +138,13 @@ def test_a_reopened_file_shows_the_method_it_was_saved_with(make_window, tiny_ca
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
         choose_method(window, "psla")
     path = tmp_path / "house.json"
-    assert window._save_to(path)
-    window.new_document()
+    assert window.files.save_to(path)
+    window.files.new_document()
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
         choose_method(window, "live")
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
         with qtbot.waitSignal(window.fileLoaded, timeout=EXPLAIN_WAIT_MS) as read:
-            assert window.open_file(path)       # read in the worker
+            assert window.files.open_file(path)       # read in the worker
         assert read.args == [True]
     qtbot.waitUntil(lambda: window.last_result is not None
                     and window.last_result[0] is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
@@ -160,15 +160,14 @@ def test_the_exported_png_legend_names_the_method_on_screen(make_window, tiny_ca
 
     legends = []
     real_legend = heatimage._legend
-    monkeypatch.setattr(heatimage, "_legend", lambda draw, font, size, w, scale, result: (
-        legends.append(method_label(result.method)),
-        real_legend(draw, font, size, w, scale, result)))
+    monkeypatch.setattr(heatimage, "_legend", lambda *args: (   # the result comes last
+        legends.append(method_label(args[-1].method)), real_legend(*args)))
     window = make_window(tiny_card)
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
         window.document.apply(house(), "Import")
-    assert window.export(tmp_path / "live.png")
+    assert window.files.export(tmp_path / "live.png")
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
         choose_method(window, "occlusion")
-    assert window.export(tmp_path / "occlusion.png")
+    assert window.files.export(tmp_path / "occlusion.png")
     assert legends == ["Live: Occlusion", "Occlusion"]
     assert (tmp_path / "live.png").stat().st_size > 0

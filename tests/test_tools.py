@@ -6,14 +6,12 @@ import json
 
 import numpy as np
 import pytest
-import stand_ins
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stand_ins import smooth_cnn
+from stand_ins import CANVAS_32, LeftRight, model_of, smooth_cnn
 from torch import nn
 
-from sketchstudio.benchmarking import StandInModel
 from sketchstudio.cli import main
 from sketchstudio.errors import UserError
 from sketchstudio.progress import Cancelled, TaskState
@@ -28,19 +26,8 @@ from sketchstudio.tasks.attack import AlreadyTarget, attack
 from sketchstudio.tasks.scoring import PointScorer, probabilities
 
 CENTER = RenderSpec(size=32, sigma=0.8, fit="center", margin=0.08)
-CANVAS = RenderSpec(size=32, sigma=0.8, fit="canvas", canvas=32.0)
-
-
-def model_of(module: nn.Module, spec: RenderSpec = CENTER, labels=("a", "b", "c")) -> StandInModel:
-    return stand_ins.model_of(module, spec, labels)
-
-
-class LeftRight(nn.Module):
-    """Class 0's logit: ink in the left half; class 1's: ink in the right half (times a gain)."""
-
-    def forward(self, x):
-        w = x.shape[-1] // 2
-        return 0.2 * torch.stack([x[..., :w].sum((1, 2, 3)), x[..., w:].sum((1, 2, 3))], dim=1)
+CANVAS = CANVAS_32
+GAIN = 0.2             # LeftRight's logits: small enough that a small edit moves them smoothly
 
 
 def house() -> Sketch:
@@ -86,7 +73,7 @@ point = st.tuples(st.floats(0, 200, allow_nan=False), st.floats(0, 200, allow_na
 sketches = st.lists(st.lists(point, min_size=1, max_size=6), min_size=1, max_size=4).map(
     lambda strokes: Sketch.from_arrays(strokes)).filter(lambda s: disp.bbox_side(s) > 1.0)
 
-_MODEL = model_of(smooth_cnn())
+_MODEL = model_of(smooth_cnn(), CENTER)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -178,7 +165,7 @@ def test_variations_stay_within_the_tolerance_and_the_robust_set_is_fixed():
 # -- attack ----------------------------------------------------------------------------------------
 
 def test_attack_flips_and_the_verdict_is_a_rerender():
-    model = model_of(LeftRight(), CANVAS, labels=("left", "right"))
+    model = model_of(LeftRight(GAIN), CANVAS, labels=("left", "right"))
     sketch = leaning_left()
     assert probabilities(sketch, model).argmax() == 0
     seen = []
@@ -207,7 +194,7 @@ def test_attack_flips_and_the_verdict_is_a_rerender():
 
 def test_a_lying_differentiable_path_cannot_claim_success(monkeypatch):
     """If the optimiser's own forward says "flipped" but the re-render does not, no success."""
-    model = model_of(LeftRight(), CANVAS, labels=("left", "right"))
+    model = model_of(LeftRight(GAIN), CANVAS, labels=("left", "right"))
 
     def lying_logits(self, delta, variations):
         real = self.model(render(self.points.sketch, self.spec)) * 0 + delta.sum() * 0
@@ -278,7 +265,7 @@ def test_bad_margins_are_refused(margin):
 
 
 def test_a_larger_margin_pushes_further_past_the_boundary():
-    model = model_of(LeftRight(), CANVAS, labels=("left", "right"))
+    model = model_of(LeftRight(GAIN), CANVAS, labels=("left", "right"))
     r0 = attack(leaning_left(), model, budget=0.3, steps=40, margin=0.0, samples=0)
     r4 = attack(leaning_left(), model, budget=0.3, steps=40, margin=4.0, samples=0)
     assert r0.success and r4.success
@@ -304,7 +291,7 @@ def test_unknown_target_lists_labels():
 
 @pytest.mark.parametrize("tool", ["attack", "assist"])
 def test_cancellation_mid_run_leaves_the_input_untouched(tool):
-    model = model_of(LeftRight(), CANVAS, labels=("left", "right"))   # no flip within 0.001
+    model = model_of(LeftRight(GAIN), CANVAS, labels=("left", "right"))   # no flip within 0.001
     sketch = leaning_left()
     before = leaning_left()
     calls = {"n": 0}
@@ -327,7 +314,7 @@ def test_cancellation_mid_run_leaves_the_input_untouched(tool):
 # -- assist ----------------------------------------------------------------------------------------
 
 def test_assist_raises_the_target_and_every_hint_is_an_edit():
-    model = model_of(LeftRight(), CANVAS, labels=("left", "right"))
+    model = model_of(LeftRight(GAIN), CANVAS, labels=("left", "right"))
     sketch = leaning_left()
     r = assist(sketch, model, target="right", budget=0.2, steps=15, sla_steps=4)
     assert r.target == "right" and r.predicted == "left"
@@ -356,7 +343,7 @@ def test_assist_raises_the_target_and_every_hint_is_an_edit():
 
 
 def test_ink_help_map_is_on_blank_canvas_and_maps_back_to_the_sketch():
-    model = model_of(LeftRight(), CANVAS, labels=("left", "right"))
+    model = model_of(LeftRight(GAIN), CANVAS, labels=("left", "right"))
     sketch = leaning_left()
     r = assist(sketch, model, target="right", budget=0.05, steps=2, sla_steps=2)
     ink = render(sketch, model.spec)[0, 0].numpy()

@@ -39,6 +39,7 @@ def _out_path(out: str, index: int, many: bool) -> Path:
 
 def run(args) -> int:
     from ..explain import explain
+    from ..explain.export import attribution_record
     from ..explain.heatimage import save_heat_png
     from ..models import load_model
     from ..sketch.io import iter_sketches, load_sketch
@@ -59,7 +60,7 @@ def run(args) -> int:
         if args.out:
             save_heat_png(sketch, result, _out_path(args.out, index, args.all))
         if args.json:
-            record = {"file": str(args.file), "index": index, **result.to_json()}
+            record = attribution_record(result, args.file, index)   # as the studio exports
             print(json.dumps(record), flush=True)
         else:
             _print_text(index, sketch, result)

@@ -6,32 +6,29 @@ import json
 from pathlib import Path
 
 from ..errors import UserError
-from ..explain import METHODS
 from ..progress import TaskState
-from ._args import add_sketch_arguments
+from ._args import add_method_arguments, add_sketch_command
 
 DEFAULT_MODEL = "default-generate"
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
-        "generate", help="generate an image from a sketch and explain a region of it per stroke",
+    p = add_sketch_command(
+        subparsers, "generate", DEFAULT_MODEL, run,
+        help="generate an image from a sketch and explain a region of it per stroke",
         description="Runs a generator (card task = \"generate\"), writes its output image, and "
                     "attributes the mean of the output inside --region (whole image by default) "
                     "to every input stroke.")
-    add_sketch_arguments(p, DEFAULT_MODEL)
+    add_method_arguments(p)
     p.add_argument("--region", metavar="x0,y0,x1,y1",
                    help="output pixels, x right, y down, x1/y1 exclusive (default: whole image)")
     p.add_argument("--at", metavar="x,y",
                    help="explain the area the generator made around this output pixel (a fill "
                         "generator's filled region) instead of a rectangle")
-    p.add_argument("--method", default="sla", choices=METHODS)
-    p.add_argument("--steps", type=int, help="integration steps for sla / psla")
     p.add_argument("--out", help="write the generated image as PNG (ink shown dark on white)")
     p.add_argument("--scale", type=int, default=4,
                    help="PNG pixels per output pixel (nearest neighbour, default 4)")
     p.add_argument("--json", action="store_true", help="one JSON object")
-    p.set_defaults(run=run)
 
 
 def run(args) -> int:

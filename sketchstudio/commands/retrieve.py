@@ -6,27 +6,26 @@ import json
 import sys
 
 from ..errors import UserError
-from ._args import add_sketch_arguments
+from ._args import add_method_arguments, add_sketch_command
 
 DEFAULT_EMBED_MODEL = "default-embed"
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
-        "retrieve", help="find the most similar drawings (or images) in a gallery",
+    p = add_sketch_command(
+        subparsers, "retrieve", DEFAULT_EMBED_MODEL, run, what="the query sketch file",
+        model_help="embedding model: store id or card",
+        help="find the most similar drawings (or images) in a gallery",
         description="Embed the sketch with an embedding model (card task = \"embed\"), rank the "
                     "gallery by cosine similarity, and optionally explain one result per stroke. "
                     "Gallery embeddings are cached on disk: re-opening a gallery is instant.")
-    add_sketch_arguments(p, DEFAULT_EMBED_MODEL, what="the query sketch file",
-                         model_help="embedding model: store id or card")
     p.add_argument("--gallery", required=True,
                    help="a folder of sketch files, an .ndjson file of many drawings, or (two-tower "
                         "models) a folder of images")
     p.add_argument("--top", type=int, default=10, help="how many results (default 10)")
     p.add_argument("--explain", type=int, metavar="RANK",
                    help="attribute the similarity to the result of this rank to every stroke")
-    p.add_argument("--method", default="sla", help="attribution method for --explain (default sla)")
-    p.add_argument("--steps", type=int, help="integration steps for sla / psla")
+    add_method_arguments(p, " for --explain")
     p.add_argument("--refine", action="store_true",
                    help="drop the strokes that argue against what the top results agree on and "
                         "search again (with --explain: also how that result's rank moved)")
@@ -34,11 +33,9 @@ def add_parser(subparsers) -> None:
                    help="keep the query's own drawing in the results when the gallery holds it")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     p.add_argument("--json", action="store_true", help="one JSON object")
-    p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from ..explain import METHODS
     from ..models import load_model
     from ..sketch.io import load_sketch
     from ..tasks.retrieve import (
@@ -55,8 +52,6 @@ def run(args) -> int:
     if args.explain is not None and not 1 <= args.explain <= args.top:
         raise UserError(f"--explain must be a rank between 1 and --top ({args.top}), "
                         f"got {args.explain}")
-    if args.method not in METHODS:
-        raise UserError(f"unknown method {args.method!r}; choose one of {', '.join(METHODS)}")
     sketch = load_sketch(args.file, index=args.index)
     if not len(sketch):
         raise UserError(f"{args.file}: drawing {args.index} has no strokes: nothing to search with")

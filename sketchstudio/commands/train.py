@@ -4,33 +4,31 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
-from ..errors import UserError
+DATA_HELP = ("folder of Quick, Draw! simplified .ndjson files "
+             "(default: $SKETCHSTUDIO_DATA or ../shared/data)")
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("train", help="train the project's models on real drawings")
     sub = p.add_subparsers(dest="what", metavar="WHAT", required=True)
     c = sub.add_parser(
         "classifier", help="train a small CNN classifier and write its card.toml + model.pt",
         description="Pretrain on every Quick, Draw! category, fine-tune on the chosen ones, "
                     "then measure top-1/top-3 on the held-out drawings (5 per category).")
-    c.add_argument("--data", help="folder of Quick, Draw! simplified .ndjson files "
-                                  "(default: $SKETCHSTUDIO_DATA or ../shared/data)")
-    c.add_argument("--out", default="resources/models/default", help="model folder to write")
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--epochs", type=int, help="fine-tuning epochs on the chosen categories")
+    _add_training_arguments(c, "resources/models/default",
+                            epochs_help="fine-tuning epochs on the chosen categories",
+                            categories_help="categories to classify (default: the built-in "
+                                            "list of 40)")
     c.add_argument("--pretrain-epochs", type=int,
                    help="epochs of the all-category pretraining (0: none)")
-    c.add_argument("--categories", nargs="+", metavar="NAME",
-                   help="categories to classify (default: the built-in list of 40)")
     c.add_argument("--validation", type=int, default=0, metavar="N",
                    help="per category, keep N more training drawings apart and report accuracy "
                         "on them (for tuning; the held-out drawings stay untouched)")
-    c.add_argument("--threads", type=int, help="torch threads for training (default 1)")
     c.add_argument("--workers", type=int,
                    help="render worker processes (default 1; 0: render inline)")
-    c.add_argument("--quiet", action="store_true")
     c.set_defaults(run=run)
     e = sub.add_parser(
         "embed", help="derive an embedding model (task embed) from a classifier's features",
@@ -39,117 +37,107 @@ def add_parser(subparsers) -> None:
     e.add_argument("--from", dest="source", default="resources/models/default",
                    help="classifier card or folder (default: resources/models/default)")
     e.add_argument("--out", default="resources/models/default-embed", help="model folder to write")
-    e.add_argument("--data", help="folder of Quick, Draw! simplified .ndjson files for the centre "
-                                  "(default: $SKETCHSTUDIO_DATA or ../shared/data)")
+    e.add_argument("--data", help="for the centre: " + DATA_HELP)
     e.add_argument("--no-center", dest="center", action="store_false",
                    help="keep the raw features (no data needed)")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(run=run_embed)
-    _add_fill(sub)
-    _add_completion(sub)
-
-
-def run(args: argparse.Namespace) -> int:
-    from ..training import TrainConfig, train_classifier
-
-    changes = {k: v for k, v in {
-        "data": args.data, "out": args.out, "seed": args.seed, "epochs": args.epochs,
-        "pretrain_epochs": args.pretrain_epochs, "validation": args.validation,
-        "threads": args.threads, "workers": args.workers,
-        "categories": tuple(args.categories) if args.categories else None}.items() if v is not None}
-    config = TrainConfig(**changes)
-
-    def log(line: str) -> None:
-        if not args.quiet:
-            print(line, file=sys.stderr, flush=True)
-
-    result = train_classifier(config, log=log)
-    h = result.heldout
-    print(f"held-out top-1 {h['top1']:.3f}  top-3 {h['top3']:.3f}  ({h['heldout']} drawings, "
-          f"{len(h['per_category'])} categories)  -> {result.card_path}")
-    return 0
-
-
-def _add_completion(sub) -> None:
-    g = sub.add_parser(
-        "completion", help="train a sketch-completion U-Net (the former default generator)",
-        description="Remove strokes from real drawings, learn to draw the full drawing back, then "
-                    "measure pixel IoU on the held-out drawings against output = input.")
-    g.add_argument("--data", help="folder of Quick, Draw! simplified .ndjson files "
-                                  "(default: $SKETCHSTUDIO_DATA or ../shared/data)")
-    # No default: the shipped default-generate is the fill model, which this must not overwrite.
-    g.add_argument("--out", required=True, help="model folder to write")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--epochs", type=int)
-    g.add_argument("--limit", type=int, help="training drawings per category (smoke runs)")
-    g.add_argument("--categories", nargs="+", metavar="NAME", help="default: every category")
-    g.add_argument("--threads", type=int, help="torch threads for training (default 1)")
-    g.add_argument("--quiet", action="store_true")
-    g.set_defaults(run=run_completion)
-
-
-def run_completion(args: argparse.Namespace) -> int:
-    from ..training.completion import CompletionConfig, train_completion
-
-    changes = {k: v for k, v in {
-        "data": args.data, "out": args.out, "seed": args.seed, "epochs": args.epochs,
-        "limit_per_category": args.limit, "threads": args.threads,
-        "categories": tuple(args.categories) if args.categories else None}.items() if v is not None}
-    result = train_completion(CompletionConfig(**changes), log=(
-        None if args.quiet else lambda line: print(line, file=sys.stderr, flush=True)))
-    h = result.heldout
-    print(f"held-out pixel IoU {h['iou_model']:.3f} vs output=input {h['iou_baseline']:.3f} "
-          f"({h['drawings']} drawings, {100 * h['fraction_strokes_removed']:.0f}% of strokes "
-          f"removed)  -> {result.card_path}")
-    return 0
-
-
-def _add_fill(sub) -> None:
     f = sub.add_parser(
         "fill", help="train the default generator (sketch to filled figure, U-Net)",
         description="Learn the filled figure of real drawings (the ink plus every region it "
                     "encloses, by flood fill from the border), then measure its IoU on the "
                     "held-out drawings against the trivial baselines.")
-    f.add_argument("--data", help="folder of Quick, Draw! simplified .ndjson files "
-                                  "(default: $SKETCHSTUDIO_DATA or ../shared/data)")
-    f.add_argument("--out", default="resources/models/default-generate",
-                   help="model folder to write")
-    f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--epochs", type=int)
-    f.add_argument("--limit", type=int, help="training drawings per category (smoke runs)")
-    f.add_argument("--categories", nargs="+", metavar="NAME", help="default: every category")
-    f.add_argument("--threads", type=int, help="torch threads for training (default 1)")
-    f.add_argument("--quiet", action="store_true")
-    f.set_defaults(run=run_fill)
+    _add_generator_arguments(f, "resources/models/default-generate", run_fill)
+    g = sub.add_parser(
+        "completion", help="train a sketch-completion U-Net (the former default generator)",
+        description="Remove strokes from real drawings, learn to draw the full drawing back, then "
+                    "measure pixel IoU on the held-out drawings against output = input.")
+    # No default: the shipped default-generate is the fill model, which this must not overwrite.
+    _add_generator_arguments(g, None, run_completion)
 
 
-def run_fill(args: argparse.Namespace) -> int:
+def _add_training_arguments(p: argparse.ArgumentParser, out: str | None, epochs_help: str | None,
+                            categories_help: str) -> None:
+    """The arguments every trainer takes (`out` None: --out is required)."""
+    p.add_argument("--data", help=DATA_HELP)
+    if out is None:
+        p.add_argument("--out", required=True, help="model folder to write")
+    else:
+        p.add_argument("--out", default=out, help="model folder to write")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, help=epochs_help)
+    p.add_argument("--categories", nargs="+", metavar="NAME", help=categories_help)
+    p.add_argument("--threads", type=int, help="torch threads for training (default 1)")
+    p.add_argument("--quiet", action="store_true")
+
+
+def _add_generator_arguments(p: argparse.ArgumentParser, out: str | None, run: Any) -> None:
+    _add_training_arguments(p, out, epochs_help=None, categories_help="default: every category")
+    p.add_argument("--limit", type=int, help="training drawings per category (smoke runs)")
+    p.set_defaults(run=run)
+
+
+def _config(config_type: Any, args: argparse.Namespace, **more: Any) -> Any:
+    """`config_type` with the given arguments (those left out keep the config's defaults)."""
+    given = {"data": args.data, "out": args.out, "seed": args.seed, "epochs": args.epochs,
+             "threads": args.threads,
+             "categories": tuple(args.categories) if args.categories else None, **more}
+    return config_type(**{k: v for k, v in given.items() if v is not None})
+
+
+def _log(args: argparse.Namespace) -> Any:
+    """The progress log on stderr (None with --quiet)."""
+    if args.quiet:
+        return None
+    return lambda line: print(line, file=sys.stderr, flush=True)
+
+
+def _train(args: argparse.Namespace, train: Any, config: Any,
+           summary: Callable[[dict[str, Any]], str]) -> int:
+    """Run `train(config)` with the command's log; print the summary of its held-out measure and
+    the card written."""
     from ..progress import TaskState
-    from ..training.fill import FillConfig, train_fill
 
-    if args.epochs is not None and args.epochs < 1:
-        raise UserError(f"--epochs must be at least 1, got {args.epochs}")
-    changes = {k: v for k, v in {
-        "data": args.data, "out": args.out, "seed": args.seed, "epochs": args.epochs,
-        "limit_per_category": args.limit, "threads": args.threads,
-        "categories": tuple(args.categories) if args.categories else None}.items() if v is not None}
-    result = train_fill(FillConfig(**changes), log=(
-        None if args.quiet else lambda line: print(line, file=sys.stderr, flush=True)),
-        state=TaskState())
-    h = result.heldout
-    print(f"held-out {h['metric']} {h['model']:.3f} (best baseline {h['best_baseline']} "
-          f"{h['baselines'][h['best_baseline']]:.3f}; {h['drawings']} drawings)  -> "
-          f"{result.card_path}")
+    result = train(config, log=_log(args), state=TaskState())
+    print(f"{summary(result.heldout)}  -> {result.card_path}")
     return 0
 
 
+def run(args: argparse.Namespace) -> int:
+    from ..training import TrainConfig, train_classifier
+
+    config = _config(TrainConfig, args, pretrain_epochs=args.pretrain_epochs,
+                     validation=args.validation, workers=args.workers)
+    return _train(args, train_classifier, config, lambda h: (
+        f"held-out top-1 {h['top1']:.3f}  top-3 {h['top3']:.3f}  ({h['heldout']} drawings, "
+        f"{len(h['per_category'])} categories)"))
+
+
+def run_completion(args: argparse.Namespace) -> int:
+    from ..training.completion import CompletionConfig, train_completion
+
+    config = _config(CompletionConfig, args, limit_per_category=args.limit)
+    return _train(args, train_completion, config, lambda h: (
+        f"held-out pixel IoU {h['iou_model']:.3f} vs output=input {h['iou_baseline']:.3f} "
+        f"({h['drawings']} drawings, {100 * h['fraction_strokes_removed']:.0f}% of strokes "
+        "removed)"))
+
+
+def run_fill(args: argparse.Namespace) -> int:
+    from ..training.fill import FillConfig, train_fill
+
+    # FillConfig checks --epochs (at least 1) before it reads any data.
+    config = _config(FillConfig, args, limit_per_category=args.limit)
+    return _train(args, train_fill, config, lambda h: (
+        f"held-out {h['metric']} {h['model']:.3f} (best baseline {h['best_baseline']} "
+        f"{h['baselines'][h['best_baseline']]:.3f}; {h['drawings']} drawings)"))
+
+
 def run_embed(args: argparse.Namespace) -> int:
+    from ..progress import TaskState
     from ..training.embed import derive_embedding
 
-    def log(line: str) -> None:
-        if not args.quiet:
-            print(line, file=sys.stderr, flush=True)
-
-    result = derive_embedding(args.source, args.out, data=args.data, center=args.center, log=log)
+    result = derive_embedding(args.source, args.out, data=args.data, center=args.center,
+                              log=_log(args), state=TaskState())
     print(f"{result.dim}-d embedding model -> {result.card_path}")
     return 0

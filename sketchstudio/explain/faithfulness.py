@@ -78,6 +78,27 @@ def deletion_curve(sketch: Sketch, model: Any, target_index: int, order: np.ndar
     return target_probabilities(sketch, model, target_index, alphas, cancelled=cancelled)
 
 
+@dataclass(frozen=True)
+class DeletionCurve:
+    """The deletion half alone: what the studio plots live under an explanation."""
+
+    deletion: np.ndarray    # (N + 1,) target probability after removing the first k strokes
+
+    @property
+    def deletion_auc(self) -> float:
+        return auc(self.deletion)
+
+
+def attribution_deletion_curve(sketch: Sketch, model: Any, target_index: int,
+                               strokes: np.ndarray,
+                               cancelled: CancelledFn = None) -> DeletionCurve:
+    """How fast the target's probability falls when the strokes are removed from most to least
+    helpful by an attribution's `strokes` values: N + 1 forward passes, cancellable between
+    batches, so a live view can drop it the moment a newer explanation is asked for."""
+    return DeletionCurve(deletion_curve(sketch, model, target_index, order_by(strokes),
+                                        cancelled))
+
+
 def curves(sketch: Sketch, model: Any, target_index: int, order: np.ndarray,
            cancelled: CancelledFn = None) -> Curves:
     """Deletion and insertion curves for one stroke order, all renders batched together."""

@@ -9,8 +9,10 @@ with `register_method` (docs/extending.md).
 """
 from __future__ import annotations
 
+import functools
+import importlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from ..errors import UserError
@@ -36,6 +38,30 @@ class AttributionMethod(ABC):
         """Per-stroke values for `problem`; check `state` between batches, report progress."""
 
 
+@dataclass(frozen=True)
+class DeferredMethod(AttributionMethod):
+    """A method described here, whose code is imported when it first runs: `implementation` is
+    "module:Class", a module of this package. Listing the methods (the studio's combo while its
+    window opens, `--method` choices) then does not import torch."""
+
+    implementation: str = ""
+
+    def attribute(self, problem: Problem, state: TaskState) -> RawAttribution:
+        return _resolve(self).attribute(problem, state)
+
+
+@functools.cache
+def _resolve(deferred: DeferredMethod) -> AttributionMethod:
+    module, _, name = deferred.implementation.partition(":")
+    kind = getattr(importlib.import_module(f".{module}", __package__), name)
+    # The same description, now with the code: every field an AttributionMethod declares.
+    method = kind(**{field.name: getattr(deferred, field.name)
+                     for field in fields(AttributionMethod)})
+    if not isinstance(method, AttributionMethod):
+        raise TypeError(f"{deferred.implementation} is not an AttributionMethod")
+    return method
+
+
 _METHODS: dict[str, AttributionMethod] = {}
 
 
@@ -54,8 +80,8 @@ def unregister_method(name: str) -> None:
 
 
 def all_methods() -> tuple[AttributionMethod, ...]:
-    # The built-ins are registered by `explain/methods.py`, which the package's __init__ imports
-    # before anything can reach this module.
+    # The built-ins are registered by `explain/methods.py` (torch-free: `DeferredMethod`s), which
+    # the package's __init__ imports before anything can reach this module.
     return tuple(_METHODS.values())
 
 

@@ -1,13 +1,22 @@
-"""Model cards, loading (TorchScript / torch.export, never pickles), the store, device choice."""
+"""Model cards, loading (TorchScript / torch.export, never pickles), the store, device choice.
+
+Importing the package does not import torch (the studio reads cards, the catalogue and
+`ModelTask` while its window opens): the names in `_LAZY` are imported on first use.
+"""
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_dir, lazy_getattr
 from .card import CARD_FILENAME, ModelCard, load_card
 from .catalogue import ModelCatalogue, StoreEntry
-from .checks import CheckResult, probe_forward, probe_sketch, run_checks
-from .device import DeviceFallbackWarning, choose_device, device_choices, run_with_oom_fallback
-from .formats import EXPORT, TORCHSCRIPT, detect_format
-from .loader import LoadedModel, load_card_model, load_model
 from .paths import builtin_models_dir, data_dir, resources_dir
-from .store import ModelStore, slugify
 from .tasks import TASKS, ModelTask
+
+if TYPE_CHECKING:
+    from .checks import CheckResult, probe_forward, probe_sketch, run_checks
+    from .device import DeviceFallbackWarning, choose_device, device_choices, run_with_oom_fallback
+    from .formats import EXPORT, TORCHSCRIPT, detect_format
+    from .loader import LoadedModel, load_card_model, load_model
+    from .store import ModelStore, slugify
 
 __all__ = ["CARD_FILENAME", "EXPORT", "TASKS", "TORCHSCRIPT", "CheckResult",
            "DeviceFallbackWarning", "LoadedModel", "ModelCard", "ModelCatalogue", "ModelStore",
@@ -15,3 +24,12 @@ __all__ = ["CARD_FILENAME", "EXPORT", "TASKS", "TORCHSCRIPT", "CheckResult",
            "StoreEntry", "builtin_models_dir", "choose_device", "data_dir", "device_choices",
            "detect_format", "load_card", "load_card_model", "load_model", "probe_forward",
            "probe_sketch", "resources_dir", "run_checks", "run_with_oom_fallback", "slugify"]
+
+_LAZY = {"CheckResult": ".checks", "probe_forward": ".checks", "probe_sketch": ".checks",
+         "run_checks": ".checks", "DeviceFallbackWarning": ".device", "choose_device": ".device",
+         "device_choices": ".device", "run_with_oom_fallback": ".device", "EXPORT": ".formats",
+         "TORCHSCRIPT": ".formats", "detect_format": ".formats", "LoadedModel": ".loader",
+         "load_card_model": ".loader", "load_model": ".loader", "ModelStore": ".store",
+         "slugify": ".store"}
+__getattr__ = lazy_getattr(__name__, _LAZY)
+__dir__ = lazy_dir(globals(), _LAZY)

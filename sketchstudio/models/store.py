@@ -27,7 +27,6 @@ from typing import Any
 from ..errors import UserError
 from .card import CARD_FILENAME, load_card
 from .catalogue import DEFAULT_KEY, ModelCatalogue, children_of
-from .checks import run_checks
 from .settings import read_settings, update_settings
 from .small_file import path_problem
 
@@ -53,6 +52,9 @@ class ModelStore(ModelCatalogue):
         """
         card = load_card(source)
         if check:
+            # The checks run the model (torch): imported here, so listing the store stays cheap.
+            from .checks import run_checks
+
             failed = [r for r in run_checks(card, device=device) if not r.ok]
             if failed:
                 raise UserError(f"{card.path}: not added: check {failed[0].name!r} failed: "

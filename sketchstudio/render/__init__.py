@@ -2,26 +2,44 @@
 
 Calling this package is calling `render`, the README's `sketchstudio.render(...)`: once anything has
 imported `sketchstudio.render`, Python binds this sub-package to that name on `sketchstudio`.
+
+Importing the package does not import torch (the studio and the model cards read `RenderSpec`
+while the window opens): the names in `_LAZY` are imported on first use.
 """
+from __future__ import annotations
+
 import sys
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from .batch import render_batch
-from .images import ink_to_gray, save_png
-from .pipeline import Placed, place, rasterise, render, render_ink, to_model_input
-from .raster import Layout, StrokeInk, dense_ink_image, stroke_ink
+from .._lazy import lazy_dir, lazy_getattr
 from .spec import RenderSpec
+
+if TYPE_CHECKING:
+    import torch
+
+    from .batch import render_batch
+    from .images import ink_to_gray, save_png
+    from .pipeline import Placed, place, rasterise, render, render_ink, to_model_input
+    from .raster import Layout, StrokeInk, dense_ink_image, stroke_ink
 
 __all__ = ["Layout", "Placed", "RenderSpec", "StrokeInk", "dense_ink_image", "ink_to_gray", "place",
            "rasterise", "render", "render_batch", "render_ink", "save_png", "stroke_ink",
            "to_model_input"]
 
+_LAZY = {"render_batch": ".batch", "ink_to_gray": ".images", "save_png": ".images",
+         "Placed": ".pipeline", "place": ".pipeline", "rasterise": ".pipeline",
+         "render": ".pipeline", "render_ink": ".pipeline", "to_model_input": ".pipeline",
+         "Layout": ".raster", "StrokeInk": ".raster", "dense_ink_image": ".raster",
+         "stroke_ink": ".raster"}
+__getattr__ = lazy_getattr(__name__, _LAZY)
+__dir__ = lazy_dir(globals(), _LAZY)
+
 
 class _CallablePackage(types.ModuleType):
     def __call__(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        from .pipeline import render
+
         return render(*args, **kwargs)
 
 

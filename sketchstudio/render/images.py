@@ -7,7 +7,6 @@ import numpy as np
 
 from ..errors import UserError
 from ..sketch import Sketch
-from .pipeline import render_ink
 from .spec import RenderSpec
 
 
@@ -19,6 +18,8 @@ def preview_spec(size: int) -> RenderSpec:
 
 def ink_to_gray(sketch: Sketch, size: int = 256) -> np.ndarray:
     """uint8 (size, size) image, black ink on white."""
+    from .pipeline import render_ink  # torch, when a picture is made: not with the studio window
+
     ink = render_ink(sketch, preview_spec(size)).cpu().numpy()
     return np.round(255.0 * (1.0 - ink)).astype(np.uint8)
 

@@ -35,8 +35,9 @@ from .formats.watch import Watch
 
 PathArg = str | PathLike[str]
 
-__all__ = ["Document", "SketchFileError", "count_sketches", "file_format", "iter_sketches",
-           "load_document", "load_sketch", "save_document", "save_sketch", "save_sketches"]
+__all__ = ["Document", "SketchFileError", "count_sketches", "file_format", "iter_drawings",
+           "iter_sketches", "load_document", "load_sketch", "save_document", "save_sketch",
+           "save_sketches"]
 
 
 def file_format(path: PathArg) -> str:
@@ -78,6 +79,24 @@ def iter_sketches(path: PathArg, *, progress: ProgressFn = None,
         yield from module.iter_sketches(path, watch)
     else:
         yield module.read(path, watch)
+
+
+def iter_drawings(path: PathArg, *, progress: ProgressFn = None, cancelled: CancelledFn = None,
+                  on_bad: Callable[[int, SketchFileError], None] | None = None,
+                  ) -> Iterator[tuple[int, Sketch]]:
+    """(index, drawing) of every drawing, lazily. With `on_bad`, a format with one record per
+    drawing (.ndjson) reports a drawing it cannot read as `on_bad(index, error)` and goes on with
+    the next (the error names the line and what is wrong); a damaged file of another format is
+    still one error."""
+    path, module = _readable(path)
+    watch = Watch(progress, cancelled)
+    skipping = getattr(module, "iter_indexed", None)
+    if skipping is not None:
+        yield from skipping(path, watch, on_bad)
+    elif module.HOLDS_MANY:
+        yield from enumerate(module.iter_sketches(path, watch))
+    else:
+        yield 0, module.read(path, watch)
 
 
 def load_sketch(path: PathArg, index: int = 0, *, progress: ProgressFn = None,

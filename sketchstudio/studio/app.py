@@ -13,8 +13,10 @@ from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from .._version import __version__
 from .platform_check import check_before_qt
 from .settings import APPLICATION, ORGANISATION
+from .startup import StartupTrace, after_first_paint
 
 SCREENSHOT_MIN = (1000, 650)
 SCREENSHOT_SIZE = (1280, 800)
@@ -27,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sketchstudio", description="Draw, and see stroke by stroke why a sketch model "
         "decides what it decides.")
+    parser.add_argument("-V", "--version", action="version", version=f"sketchstudio {__version__}")
     parser.add_argument("--device", help="cpu, cuda, cuda:N, mps or auto (default: remembered "
                         "choice, else the best available)")
     parser.add_argument("--open", metavar="FILE",
@@ -35,8 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="which drawing of a file that holds many (default: 0)")
     parser.add_argument("--model", metavar="ID|CARD", help="a store id or a model card "
                         "(default: the store's default classifier)")
-    # The method registry's names. It loads torch here rather than with the window, a second
-    # sooner; spelling the names out again would be one more list to forget.
+    # The method registry's names (torch-free: the built-ins are described without their code).
     from ..explain.registry import method_names
 
     parser.add_argument("--method", choices=method_names(),
@@ -100,7 +102,7 @@ class Screenshot:
         self._shot = False
 
     def _explained(self) -> None:
-        if self.window.curve_pending:
+        if self.window.explainer.curve_pending:
             self._curve_timer.start(CURVE_WAIT_MS)
         else:
             self._shoot_soon()
@@ -220,6 +222,7 @@ def _run(args: argparse.Namespace) -> int:
         return 3
     previous_handler = qInstallMessageHandler(_qt_messages)
     app = _application(sys.argv[0] if sys.argv else "sketchstudio")
+    trace = StartupTrace.from_environment()
 
     from .main_window import MainWindow
 
@@ -234,25 +237,34 @@ def _run(args: argparse.Namespace) -> int:
     previous_hook = sys.excepthook
     _install_excepthook(window)
     app.aboutToQuit.connect(window.shutdown)
-    window.show()
-    started = window.start(model=args.model, open_path=args.open, index=args.index)
-    from .autosave import offer_recovery
+    trace.watch(app, window)
 
-    # Never a dialog for --screenshot or offscreen runs: scripted launches must not block.
-    headless = bool(args.screenshot) or app.platformName() in ("offscreen", "minimal")
-    offer_recovery(window, getattr(args, "restore", None), headless=headless)
-    if damage is not None:     # said once: a file set aside is not read (or reported) again
-        print(f"sketchstudio: {damage}", file=sys.stderr)
-        if not args.screenshot:    # (a screenshot fails on any error shown in the window)
-            window.show_error(damage, "Data folder", dialog=not headless)
-    if started and args.method:
-        window.explain_now(args.method)
-    try:
+    def begin() -> None:
+        # After the first paint: the window is on screen before the engine (torch) and the model
+        # load in the worker, and before a recovery question or an error dialog can cover it.
+        trace.mark("window-shown", f"torch={int('torch' in sys.modules)}")
+        started = window.start(model=args.model, open_path=args.open, index=args.index)
+        from .autosave import offer_recovery
+
+        # Never a dialog for --screenshot or offscreen runs: scripted launches must not block.
+        headless = bool(args.screenshot) or app.platformName() in ("offscreen", "minimal")
+        offer_recovery(window, getattr(args, "restore", None), headless=headless)
+        if damage is not None:     # said once: a file set aside is not read (or reported) again
+            print(f"sketchstudio: {damage}", file=sys.stderr)
+            if not args.screenshot:    # (a screenshot fails on any error shown in the window)
+                window.show_error(damage, "Data folder", dialog=not headless)
+        if started and args.method:
+            window.explain_now(args.method)
         if shot is not None and (not started or shot.code is not None):
             shot.fail(window.last_error or "cannot start")   # no-op if it already failed
-            code = 2
-        else:
-            code = app.exec()
+        elif not started and trace.exit_after_colour:
+            trace.mark("start-failed")
+            app.exit(2)
+
+    after_first_paint(window, begin)
+    window.show()
+    try:
+        code = app.exec()
         if shot is not None:
             code = shot.code if shot.code is not None else code
     finally:

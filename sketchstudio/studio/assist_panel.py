@@ -9,17 +9,22 @@ undoable edit; the probabilities shown were measured by re-rendering the edited 
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QListWidget, QListWidgetItem, QPushButton, QWidget
 
 from ..progress import TaskState
 from ..sketch import Sketch
-from ..tasks.assist import DEFAULT_BUDGET, AssistResult, assist
 from ..tasks.displacement import flat_points
+from .numbers import stroke_number
 from .overlay import HINT, HINT_GHOST, RECONSIDER, RECONSIDER_TEXT
 from .panels import Studio
 from .tool_panel import ToolPanel
+
+if TYPE_CHECKING:   # the engine module imports torch: only named in annotations here
+    from ..tasks.assist import AssistResult
 
 INK_HELP_RGB = (HINT.red(), HINT.green(), HINT.blue())
 INK_HELP_ALPHA = 150          # at the strongest pixel
@@ -30,7 +35,6 @@ class AssistPanel(ToolPanel):
     overlay_name = "assist"
     run_text = "Suggest hints"
     any_class_text = "Predicted class"
-    default_budget = DEFAULT_BUDGET
 
     def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
         super().__init__(studio, parent)
@@ -66,12 +70,19 @@ class AssistPanel(ToolPanel):
             box.toggled.connect(lambda _on: self._draw_overlay())
             self.layout_.addWidget(box)
         self.layout_.addStretch(1)
-        self.on_model(None)
+        self.on_model(studio.state.model)
+
+    def engine_defaults(self) -> None:
+        from ..tasks.assist import DEFAULT_BUDGET
+
+        self.budget_spin.setValue(DEFAULT_BUDGET * 100)
 
     def make_run(self, sketch: Sketch):
         target, budget = self.chosen_class(), self.budget()
 
         def run(model, progress, cancelled):
+            from ..tasks.assist import assist
+
             state = TaskState.from_callables(progress=lambda f: progress(f, None),
                                              cancelled=cancelled)
             return assist(sketch, model, target=target, budget=budget, state=state)
@@ -90,14 +101,15 @@ class AssistPanel(ToolPanel):
         self.hint_list.clear()
         for hint in moves:
             v = hint.values
-            item = QListWidgetItem(f"Stroke {hint.stroke}: move (up to "
+            item = QListWidgetItem(f"Stroke {stroke_number(hint.stroke)}: move (up to "
                                    f"{v['max_displacement']:.1%}) → {v['after']:.0%} alone "
                                    f"({v['gain']:+.0%})")
             item.setForeground(HINT)
             item.setData(Qt.ItemDataRole.UserRole, (hint.stroke, "move"))
             self.hint_list.addItem(item)
         for hint in against:
-            item = QListWidgetItem(f"Stroke {hint.stroke}: argues against {result.target} "
+            item = QListWidgetItem(f"Stroke {stroke_number(hint.stroke)}: argues against "
+                                   f"{result.target} "
                                    f"(P-SLA {hint.values['sla']:+.3g})")
             item.setForeground(RECONSIDER_TEXT)
             item.setData(Qt.ItemDataRole.UserRole, (hint.stroke, "against"))
@@ -113,7 +125,7 @@ class AssistPanel(ToolPanel):
         self._hint_selected()
 
     def _draw_overlay(self) -> None:
-        layer = self.studio.canvas.overlay(self.overlay_name)
+        layer = self.studio.overlay(self.overlay_name)
         layer.clear()
         result: AssistResult | None = self.result
         sketch = self.result_sketch
@@ -150,7 +162,7 @@ class AssistPanel(ToolPanel):
         hint = self._selected_hint()
         if hint is None or hint[1] != "move":
             return False
-        return self.accept([hint[0]], f"Accept hint for stroke {hint[0]}")
+        return self.accept([hint[0]], f"Accept hint for stroke {stroke_number(hint[0])}")
 
     def edited_sketch(self, strokes: list[int] | None = None) -> Sketch:
         result: AssistResult | None = self.result
@@ -166,8 +178,3 @@ class AssistPanel(ToolPanel):
     def clear_result(self) -> None:
         self.summary.setText("—")
         self.hint_list.clear()
-
-    def clear(self) -> None:
-        """Back to a blank panel (the window's New): no hints, nothing on the canvas."""
-        self.discard()
-        self.status.setText("")

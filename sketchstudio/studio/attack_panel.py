@@ -7,6 +7,7 @@ dashed ghost, arrows from each point to where it moved) and becomes an undoable 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -14,20 +15,15 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from ..progress import TaskState
 from ..sketch import Sketch
-from ..tasks.attack import (
-    DEFAULT_BUDGET,
-    DEFAULT_STEPS,
-    RESTARTS,
-    AttackResult,
-    Iteration,
-    attack,
-)
 from ..tasks.displacement import apply as apply_displacement
 from ..tasks.displacement import flat_points, split
 from .overlay import ATTACK, ATTACK_ARROWS
 from .panels import Studio
 from .plots import _style
 from .tool_panel import ToolPanel
+
+if TYPE_CHECKING:   # the engine module imports torch: only named in annotations here
+    from ..tasks.attack import AttackResult, Iteration
 
 # Curve colours: the class to leave in dark grey, the class the edit pushes toward in the attack's
 # amber (never the heat scale's red or blue: see overlay.py), then the rest in light greys.
@@ -120,7 +116,6 @@ class AttackPanel(ToolPanel):
     overlay_name = "attack"
     run_text = "Find an edit that flips it"
     any_class_text = "Any other class (untargeted)"
-    default_budget = DEFAULT_BUDGET
 
     def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
         super().__init__(studio, parent)
@@ -135,7 +130,6 @@ class AttackPanel(ToolPanel):
                                      "(0: all strokes)")
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(1, 1000)
-        self.steps_spin.setValue(DEFAULT_STEPS)
         self.steps_spin.setPrefix("steps ")
         self.steps_spin.setToolTip("Gradient steps at most; it stops as soon as the decision "
                                    "flips robustly")
@@ -169,14 +163,22 @@ class AttackPanel(ToolPanel):
         self.layout_.addWidget(self.plot)
         self.layout_.addWidget(self.plot.legend_label)
         self.layout_.addStretch(1)
-        self.on_model(None)
+        self.on_model(studio.state.model)
+
+    def engine_defaults(self) -> None:
+        from ..tasks.attack import DEFAULT_BUDGET, DEFAULT_STEPS
+
+        self.budget_spin.setValue(DEFAULT_BUDGET * 100)
+        self.steps_spin.setValue(DEFAULT_STEPS)
 
     def make_run(self, sketch: Sketch):
+        from ..tasks.attack import RESTARTS, attack
+
         target = self.chosen_class()
         budget = self.budget()
         strokes = self.strokes_spin.value() or None
         steps = self.steps_spin.value()
-        info = self.studio.model_info
+        info = self.studio.state.model
         if info is None:      # start() only calls make_run with a model loaded
             raise RuntimeError("make_run needs a loaded model")
         labels = info.labels
@@ -228,7 +230,7 @@ class AttackPanel(ToolPanel):
         self._draw_overlay()
 
     def _draw_overlay(self) -> None:
-        layer = self.studio.canvas.overlay(self.overlay_name)
+        layer = self.studio.overlay(self.overlay_name)
         layer.clear()
         result: AttackResult | None = self.result
         sketch = self.result_sketch

@@ -311,23 +311,23 @@ def open_row(window, row: AuditRow, summary: dict[str, Any]) -> bool:
         window.fileLoaded.disconnect(loaded)
         if not ok:
             return
-        info = window.model_info
+        info = window.state.model
         if row.target and (info is None or row.target in info.labels):
-            window.set_target(row.target)
+            window.state.set_target(row.target)
         method = summary.get("method")
-        if isinstance(method, str) and method != window.method and _studio_method(method):
+        if isinstance(method, str) and method != window.state.method and _studio_method(method):
             window.explain_now(method)
 
     # The audit's model, where the store has it and another one is loaded (as a document's
     # settings do): the drawing is then explained by the model that was audited.
     model = summary.get("model")
-    if isinstance(model, str) and (window.model_info is None or model != window.model_info.id):
+    if isinstance(model, str) and (window.state.model is None or model != window.state.model.id):
         from ..models import ModelStore
 
         if model in ModelStore().ids():
-            window.load_model(model)
+            window.models.load(model)
     window.fileLoaded.connect(loaded)
-    if not window.open_file(row.source, row.index):
+    if not window.files.open_file(row.source, row.index):
         window.fileLoaded.disconnect(loaded)
         return False
     return True

@@ -3,7 +3,9 @@
 The browser reads no file: the window's worker thread reads the first MAX_SHOWN drawings
 (studio/reading.py, with progress and Cancel) and hands them over, so a slow or hostile file never
 freezes the window. Thumbnails are made in small batches from a timer, so even 2,000 drawings show
-at once and fill in while the user looks.
+at once and fill in while the user looks. Drawings are numbered as people count, from 1 (the
+tooltip gives the 0-based index the command line's --index takes); drawings that could not be read
+are listed in a note above the grid, with their lines.
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ class DrawingBrowser(QDialog):
         self.setWindowTitle(f"Choose a drawing — {self.path.name}")
         self.resize(760, 560)
         self.sketches: list[Sketch] = list(drawings.sketches)
+        self.drawings = drawings
         self.error: str | None = drawings.error
         self.more = drawings.more
         self._shown = 0         # drawings with a list item (and thumbnail) so far
@@ -62,6 +65,12 @@ class DrawingBrowser(QDialog):
         self.count.setObjectName("muted")
         top.addWidget(self.count)
         layout.addLayout(top)
+        self.note = QLabel(drawings.bad_summary() or "")
+        self.note.setObjectName("note")
+        self.note.setWordWrap(True)
+        self.note.setToolTip("\n".join(str(b) for b in drawings.bad[:40]))
+        self.note.setVisible(bool(drawings.bad))
+        layout.addWidget(self.note)
 
         self.list = QListWidget()
         self.list.setViewMode(QListView.ViewMode.IconMode)
@@ -95,17 +104,24 @@ class DrawingBrowser(QDialog):
         """Every drawing has its thumbnail."""
         return self._done
 
-    def selected_index(self) -> int | None:
+    def _selected_position(self) -> int | None:
         item = self.list.currentItem()
         return None if item is None else int(item.data(Qt.ItemDataRole.UserRole))
 
+    def selected_index(self) -> int | None:
+        """The chosen drawing's index in the file (0-based)."""
+        position = self._selected_position()
+        return None if position is None else self.drawings.index_of(position)
+
     def selected_sketch(self) -> Sketch | None:
-        index = self.selected_index()
-        return None if index is None else self.sketches[index]
+        position = self._selected_position()
+        return None if position is None else self.sketches[position]
 
     def select(self, index: int) -> None:
+        """Select the drawing with this index in the file (0-based)."""
         for row in range(self.list.count()):
-            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == index:
+            position = self.list.item(row).data(Qt.ItemDataRole.UserRole)
+            if self.drawings.index_of(position) == index:
                 self.list.setCurrentRow(row)
                 return
 
@@ -115,12 +131,14 @@ class DrawingBrowser(QDialog):
 
     def _load_batch(self) -> None:
         batch = self.sketches[self._shown:self._shown + BATCH]
-        for index, sketch in enumerate(batch, self._shown):
+        for position, sketch in enumerate(batch, self._shown):
+            index = self.drawings.index_of(position)
             word = sketch.word or ""
-            label = f"{index}  {word}".strip()
+            label = f"{index + 1}  {word}".strip()
             item = QListWidgetItem(QIcon(thumbnail(sketch)), label)
-            item.setData(Qt.ItemDataRole.UserRole, index)
-            item.setToolTip(f"drawing {index}: {word or 'no word'} · {len(sketch)} strokes")
+            item.setData(Qt.ItemDataRole.UserRole, position)
+            item.setToolTip(f"drawing {index + 1} (--index {index}): {word or 'no word'} · "
+                            f"{len(sketch)} strokes")
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             self.list.addItem(item)
             item.setHidden(not self._matches(item))
@@ -149,8 +167,11 @@ class DrawingBrowser(QDialog):
             text += " · drawing thumbnails…"
         if self.more:
             text += f" (the first {MAX_SHOWN})"
+        if self.drawings.bad:
+            text += f" · {len(self.drawings.bad)} could not be read"
         if self.error:
-            # A damaged record part-way: what was before it is offered; say why the rest is missing.
+            # Damage that stopped the reader: what was before it is offered; say why the rest is
+            # missing.
             text += " · " + self.error
         self.count.setText(text)
 

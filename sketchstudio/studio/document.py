@@ -60,6 +60,18 @@ class StudioDocument(QObject):
             return
         self.undo_stack.push(SnapshotCommand(self, self._sketch, sketch, text, tuple(selection)))
 
+    def remove(self, indices: tuple[int, ...] | list[int]) -> None:
+        """Delete the strokes at `indices` (Edit ▸ Delete), undoably; nothing when none."""
+        if indices:
+            n = len(indices)
+            self.apply(self._sketch.remove_strokes(indices),
+                       f"Delete {n} stroke{'s' if n > 1 else ''}")
+
+    def clear(self) -> None:
+        """Remove every stroke (Edit ▸ Clear drawing), undoably."""
+        if len(self._sketch):
+            self.apply(self._sketch.with_strokes(()), "Clear drawing")
+
     def reset(self, sketch: Sketch, path: Path | None = None) -> None:
         """A new document (New, Open): history cleared, nothing to save."""
         self.undo_stack.clear()

@@ -9,18 +9,23 @@ also lie behind the canvas as a ghost.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..explain import Attribution
+from ..models.tasks import ModelTask
 from ..progress import TaskState
 from ..sketch import Sketch
-from ..tasks.generate import GenerationResult, Region, RegionMean, generate, region_from_rect
 from .overlay import rgba_image
 from .panels import Studio, TaskPanel, _heading, _rule
 from .worker import ModelInfo
+
+if TYPE_CHECKING:   # the engine module imports torch: only named in annotations here
+    from ..tasks.generate import GenerationResult, Region
 
 HINT = "Click a green area, or drag a rectangle, to see which strokes made it."
 GHOST_RGB = (46, 125, 50)
@@ -143,7 +148,7 @@ class RegionImage(QWidget):
 
 class GeneratePanel(TaskPanel):
     title = "Generate"
-    tasks = ("generate",)
+    tasks = (ModelTask.GENERATE,)
 
     def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
         super().__init__(studio, parent)
@@ -187,29 +192,38 @@ class GeneratePanel(TaskPanel):
         self.stats.setWordWrap(True)
         layout.addWidget(self.stats)
         layout.addStretch(0)
-        # Generation follows the drawing, coalesced: one run per burst of edits.
+        # Generation follows the drawing, coalesced: one run per event-loop turn of edits, and
+        # while another task runs, one run when it ends (busyChanged), never a retry loop.
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(50)
+        self._timer.setInterval(0)
         self._timer.timeout.connect(self.refresh)
-        self.on_model(None)
+        studio.tasks.busyChanged.connect(self._tasks_busy)
+        self.on_model(studio.state.model)
 
     def _active(self) -> bool:
-        info = self.studio.model_info
-        return info is not None and info.task == "generate"
+        info = self.studio.state.model
+        return info is not None and info.task == ModelTask.GENERATE
 
     # --- generating ------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Run the generator on the current drawing (in the worker)."""
         if not self._active():
             return
-        if self.studio.task_running:
-            self._timer.start()       # a tool is busy: try again shortly
+        if self.studio.tasks.running:
+            self._pending = True      # a tool is busy: run once it ends
             return
+        self._pending = False
         sketch = self.studio.document.sketch
-        self.studio.run_task("Generate", lambda model, progress, cancelled: generate(
+        from ..tasks.generate import generate
+
+        self.studio.tasks.run("Generate", lambda model, progress, cancelled: generate(
                                  sketch, model, TaskState.from_callables(progress, cancelled)),
                              lambda result: self._generated(sketch, result), quiet=True)
+
+    def _tasks_busy(self, busy: bool) -> None:
+        if not busy and self._pending:
+            self._timer.start()
 
     def _generated(self, sketch: Sketch, result: GenerationResult) -> None:
         if sketch is not self.studio.document.sketch:
@@ -237,7 +251,7 @@ class GeneratePanel(TaskPanel):
         self._draw_ghost()
 
     def _draw_ghost(self) -> None:
-        layer = self.studio.canvas.overlay("generate")
+        layer = self.studio.overlay("generate")
         result = self.output
         if not self.ghost_check.isChecked() or result is None or not result.same_frame:
             layer.clear()
@@ -254,6 +268,8 @@ class GeneratePanel(TaskPanel):
     def _region_dragged(self, x0: float, y0: float, x1: float, y1: float) -> None:
         if self.output is None:
             return
+        from ..tasks.generate import region_from_rect
+
         region = region_from_rect(x0, y0, x1, y1, self.output.width, self.output.height)
         if region is None:
             self.region_label.setText("That rectangle is outside the image.")
@@ -271,12 +287,14 @@ class GeneratePanel(TaskPanel):
         self._set_area(mask, (x, y))
 
     def _set_area(self, mask: np.ndarray, at: tuple[float, float]) -> None:
+        from ..tasks.generate import RegionMean
+
         objective = RegionMean(mask=mask)
         self.region, self.region_mask, self.clicked_at = objective.region, mask, at
         self.view.set_region(objective.region, mask)
         self.region_label.setText(f"Explaining the mean output over the clicked area "
                                   f"({int(mask.sum())} pixels)…")
-        self.studio.set_objective(objective)
+        self.studio.state.set_objective(objective)
 
     def explain_whole(self) -> None:
         if self.output is not None:
@@ -287,24 +305,29 @@ class GeneratePanel(TaskPanel):
         self.view.set_region(region)
         if region is None:
             self.region_label.setText(HINT)
-            self.studio.set_objective(None)
+            self.studio.state.set_objective(None)
             return
         self.region_label.setText(f"Explaining the mean output in x {region.x0}–{region.x1}, "
                                   f"y {region.y0}–{region.y1} ({region.area} pixels)…")
-        self.studio.set_objective(RegionMean(region))
+        from ..tasks.generate import RegionMean
+
+        self.studio.state.set_objective(RegionMean(region))
 
     # --- told by the window ----------------------------------------------------------------------
     def on_model(self, info: ModelInfo | None) -> None:
         self.output = self.output_sketch = None
         self.region, self.region_mask, self.clicked_at = None, None, None
+        self._pending = False
         self.view.set_image(None)
         self.view.set_region(None)
-        self.studio.canvas.overlay("generate").clear()
-        active = info is not None and info.task == "generate"
+        self.studio.overlay("generate").clear()
+        active = info is not None and info.task == ModelTask.GENERATE
         for widget in (self.whole_button, self.clear_button, self.ghost_check, self.view):
             widget.setEnabled(active)
-        self.stats.setText("" if active else "Works with generator models (task \"generate\"): "
-                           "choose one in the model list, e.g. default-generate.")
+        # A region of the old model's output means nothing to the new one.
+        self.region_label.setText(HINT if active else "")
+        self.stats.setText("" if active else "Works with generator models: choose one in the "
+                           "model list, e.g. default-generate.")
         if active:
             self._timer.start()
 
@@ -313,6 +336,8 @@ class GeneratePanel(TaskPanel):
             self._timer.start()
 
     def on_explanation(self, sketch: Sketch, result: Attribution) -> None:
+        from ..tasks.generate import RegionMean  # imported by now: it made the result
+
         if self.region is None or result.objective != RegionMean.name:
             return
         total = float(np.sum(result.strokes))

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtGui import QColor
 
-from ..explain import Attribution
 from ..explain.colormap import heat_rgb, symmetric_scale
 from ..explain.registry import method_label
-from ..sketch import Sketch
+from ..sketch import Sketch, Stroke
+from .numbers import score_unit
+
+if TYPE_CHECKING:   # only named in annotations: the heat map is built from a finished result
+    from ..explain.result import Attribution
 
 INK = QColor(34, 34, 38)
 
@@ -32,6 +36,7 @@ class StrokeHeat:
     colour: QColor
     segment_colours: list[QColor] | None = None   # psla: one per segment
     method: str = ""                              # what produced the value, e.g. "Live: Occlusion"
+    segment_values: np.ndarray | None = None      # psla: one per segment (points j -> j + 1)
 
 
 class HeatMap:
@@ -46,16 +51,22 @@ class HeatMap:
         self.result = result
         self.scale = heat_scale(result)
         colours = _qcolors(heat_rgb(np.asarray(result.strokes, dtype=float), self.scale))
+        label = method_label(result.method)
         self._by_id: dict[int, StrokeHeat] = {}
         for k, stroke in enumerate(sketch.strokes):
-            segments = None
+            values = colours_k = None
             if result.segments is not None and len(stroke) > 1:
                 values = np.asarray(result.segments[k], dtype=float)
-                segments = _qcolors(heat_rgb(values, self.scale))
-            self._by_id[id(stroke)] = StrokeHeat(float(result.strokes[k]), colours[k], segments,
-                                                 method_label(result.method))
+                colours_k = _qcolors(heat_rgb(values, self.scale))
+            self._by_id[id(stroke)] = StrokeHeat(float(result.strokes[k]), colours[k], colours_k,
+                                                 label, values)
 
-    def get(self, stroke) -> StrokeHeat | None:
+    @property
+    def unit(self) -> str:
+        """What the values are in (the objective's unit): 'logit', 'cosine similarity', ..."""
+        return score_unit(self.result.objective)
+
+    def get(self, stroke: Stroke) -> StrokeHeat | None:
         return self._by_id.get(id(stroke))
 
     def covers(self, sketch: Sketch) -> bool:

@@ -1,16 +1,36 @@
-"""Small line icons drawn with QPainter (no image files to ship or theme)."""
+"""Small line icons drawn with QPainter (no image files to ship or theme).
+
+Line work takes the application palette's text colour when the icon is made, so icons made after
+a theme change (style.py) read on a dark tool bar too; the window makes them again on a change.
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QIcon,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPixmap,
+    QPolygonF,
+)
 
-STROKE = QColor(52, 56, 66)
+STROKE = QColor(52, 56, 66)     # without an application (no palette yet)
 ACCENT = QColor(178, 24, 43)
 
 
-def _pen(colour: QColor = STROKE, width: float = 1.8) -> QPen:
-    return QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
-                Qt.PenJoinStyle.RoundJoin)
+def _line_colour() -> QColor:
+    if QGuiApplication.instance() is None:
+        return STROKE
+    return QGuiApplication.palette().color(QPalette.ColorRole.WindowText)
+
+
+def _pen(colour: QColor | None = None, width: float = 1.8) -> QPen:
+    return QPen(colour if colour is not None else _line_colour(), width, Qt.PenStyle.SolidLine,
+                Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
 
 
 def _pen_icon(p: QPainter) -> None:

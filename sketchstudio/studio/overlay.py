@@ -50,6 +50,29 @@ def _polyline(points: np.ndarray) -> QPainterPath:
     return path
 
 
+def strokes_path(strokes) -> QPainterPath:
+    """One path of many polylines (ghosts, halos): one item, one paint call."""
+    path = QPainterPath()
+    for points in strokes:
+        path.addPath(_polyline(points))
+    return path
+
+
+def path_item(path: QPainterPath, colour: QColor, width: float, z: float,
+              dashed: bool = False) -> QGraphicsPathItem:
+    """An unfilled path drawn with a round-capped pen, at depth `z`."""
+    pen = QPen(colour, width)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    if dashed:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    item = QGraphicsPathItem(path)
+    item.setPen(pen)
+    item.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+    item.setZValue(z)
+    return item
+
+
 def arrow_path(starts: np.ndarray, ends: np.ndarray, head: float) -> QPainterPath:
     """One path of shafts with two-line heads; `head` is the head length in sketch units."""
     path = QPainterPath()
@@ -119,17 +142,7 @@ class Overlay:
     def set_ghost(self, strokes, colour: QColor = HINT_GHOST, dashed: bool = True,
                   key: str = "ghost") -> None:
         """Strokes as they would be after an edit, drawn thin over the real ones."""
-        path = QPainterPath()
-        for points in strokes:
-            path.addPath(_polyline(points))
-        pen = QPen(colour, self.stroke_width * 0.55)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-        if dashed:
-            pen.setStyle(Qt.PenStyle.DashLine)
-        item = QGraphicsPathItem(path)
-        item.setPen(pen)
-        item.setZValue(Z_OVER)
+        item = path_item(strokes_path(strokes), colour, self.stroke_width * 0.55, Z_OVER, dashed)
         self._replace(key, item if len(strokes) else None)
 
     def set_arrows(self, starts, ends, colour: QColor = HINT, key: str = "arrows") -> None:
@@ -137,25 +150,12 @@ class Overlay:
         if not len(starts):
             self._replace(key, None)
             return
-        item = QGraphicsPathItem(arrow_path(starts, ends, self.stroke_width * 1.6))
-        pen = QPen(colour, self.stroke_width * 0.45)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        item.setPen(pen)
-        item.setZValue(Z_OVER + 1)
-        self._replace(key, item)
+        path = arrow_path(starts, ends, self.stroke_width * 1.6)
+        self._replace(key, path_item(path, colour, self.stroke_width * 0.45, Z_OVER + 1))
 
     def set_halos(self, strokes, colour: QColor = RECONSIDER, key: str = "halos") -> None:
         """A wide translucent band behind each given stroke (e.g. strokes that argue against)."""
-        path = QPainterPath()
-        for points in strokes:
-            path.addPath(_polyline(points))
-        pen = QPen(colour, self.stroke_width * 5)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-        item = QGraphicsPathItem(path)
-        item.setPen(pen)
-        item.setBrush(QBrush(Qt.BrushStyle.NoBrush))
-        item.setZValue(Z_UNDER + 1)
+        item = path_item(strokes_path(strokes), colour, self.stroke_width * 5, Z_UNDER + 1)
         self._replace(key, item if len(strokes) else None)
 
     def set_image(self, rgba: np.ndarray | None,

@@ -1,9 +1,11 @@
 """Task panels in the right dock: the `TaskPanel` base, the Classify panel, and what panels see.
 
 The window builds one tab per class of `panel_list.PANELS`, an explicit ordered list (Classify
-first). A panel talks to the studio only through `self.studio` (the window, see `Studio` below) and
-is told about changes through the `on_*` methods, all in the GUI thread. The attribution methods
-it offers are read from the method registry (sketchstudio/explain/registry.py).
+first). A panel talks to the studio only through `self.studio` (see `Studio` below): it reads and
+changes the settings in `studio.state` and observes its signals (a setter emits only on a change,
+so a control that echoes the state ends the loop there), runs long work on `studio.tasks`, and
+draws previews through `studio.overlay(name)`. All in the GUI thread. The attribution methods it
+offers are read from the method registry (sketchstudio/explain/registry.py).
 """
 from __future__ import annotations
 
@@ -30,11 +32,15 @@ from ..explain import Attribution
 from ..explain.registry import all_methods, is_complete, method_label, method_names
 from ..models.tasks import ModelTask
 from ..sketch import Sketch
+from .help_dialogs import ClassListLink
+from .numbers import format_probability, format_score, format_value, score_unit
 from .worker import LIVE_METHOD, ModelInfo
 
 if TYPE_CHECKING:  # only named in annotations: the protocol below describes the window
-    from .canvas import SketchCanvas
     from .document import StudioDocument
+    from .overlay import Overlay
+    from .state import StudioState
+    from .task_runner import TaskRunner
 
 
 class _MethodHelp(Mapping[str, tuple[str, str]]):
@@ -61,50 +67,49 @@ def _help_text(text: str, live_capable: bool) -> str:
 
 # Read from the registry whenever asked: a method registered later is offered too.
 METHOD_HELP = _MethodHelp()
+DRAW_HINT = "Draw a few strokes to see what the model thinks."
 
 
 class Studio(Protocol):
-    """What a panel may ask of the window."""
+    """What a panel may ask of the window. Settings (model, method, live, target, objective, heat)
+    are read from and changed in `state`; the panel hears of changes through its signals."""
 
-    model_info: ModelInfo | None
-    target: str | None
-    method: str                               # the chosen method (e.g. "live"), rerun on every edit
-    last_result: tuple[Sketch, Attribution] | None
-
-    # Read-only to panels: they edit the drawing through apply_edit, never swap these out.
     @property
-    def document(self) -> StudioDocument: ...
+    def state(self) -> StudioState: ...
     @property
-    def canvas(self) -> SketchCanvas: ...             # .overlay(name) for tool layers
+    def document(self) -> StudioDocument: ...      # edit through apply_edit, never swap it out
+    @property
+    def tasks(self) -> TaskRunner: ...             # long engine work; busyChanged says when free
+    @property
+    def last_result(self) -> tuple[Sketch, Attribution] | None: ...
 
     def explain_now(self, method: str | None = None) -> None: ...
-    def set_target(self, label: str | None) -> None: ...
-    def set_live(self, live: bool) -> None: ...
-    def set_show_heat(self, show: bool) -> None: ...
-    def set_objective(self, objective) -> None: ...
-    def run_task(self, name: str, run, on_done, on_progress=None, on_failed=None,
-                 on_cancelled=None, quiet: bool = False, on_replaced=None,
-                 needs_model: bool = True) -> int: ...
-    @property
-    def task_running(self) -> bool: ...
-    def cancel_task(self) -> None: ...
     def apply_edit(self, sketch: Sketch, text: str) -> None: ...
     def show_error(self, message: str, title: str = ..., dialog: bool = True) -> None: ...
+    def overlay(self, name: str) -> Overlay: ...   # a tool layer over the drawing
 
 
 class TaskPanel(QWidget):
+    """A tab of the right dock. It observes the state (`on_model`) and the document
+    (`on_document`) itself; the window forwards the explanation controller's reports
+    (`on_explanation`, `on_busy`)."""
+
     title = "Task"
     tasks: tuple[str, ...] = ()     # model tasks the panel works with (ModelTask values)
 
     def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.studio = studio
+        studio.state.modelChanged.connect(self.on_model)
+        studio.document.changed.connect(lambda sketch, _selection: self.on_document(sketch))
 
     def on_model(self, info: ModelInfo | None) -> None: ...
     def on_document(self, sketch: Sketch) -> None: ...
     def on_explanation(self, sketch: Sketch, result: Attribution) -> None: ...
     def on_busy(self, busy: bool, method: str | None) -> None: ...
-    def on_settings(self, method: str, live: bool, show_heat: bool) -> None: ...
+
+    def on_replaced(self) -> None:
+        """New, Open, Import: results and previews of the old drawing go."""
 
 
 def _heading(text: str) -> QLabel:
@@ -126,7 +131,7 @@ class ClassifyPanel(TaskPanel):
 
     def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
         super().__init__(studio, parent)
-        self._updating = False
+        state = studio.state
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
         layout.setSpacing(6)
@@ -139,10 +144,13 @@ class ClassifyPanel(TaskPanel):
         self.prediction.setFont(big)
         self.prediction.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.prediction)
-        self.confidence = QLabel("Draw a few strokes to see what the model thinks.")
+        self.confidence = QLabel(DRAW_HINT)
         self.confidence.setObjectName("muted")
         self.confidence.setWordWrap(True)
         layout.addWidget(self.confidence)
+        # "40 classes…": what the model can answer at all, one click away.
+        self.class_link = ClassListLink()
+        layout.addWidget(self.class_link)
         layout.addWidget(_rule())
 
         layout.addWidget(_heading("Explain"))
@@ -162,7 +170,9 @@ class ClassifyPanel(TaskPanel):
         assert completer is not None and line_edit is not None   # an editable combo has both
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
-        self.target_combo.activated.connect(self._target_activated)
+        # `activated` fires for the user's choices only, never for setCurrentIndex: no echo.
+        self.target_combo.activated.connect(
+            lambda index: state.set_target(self.target_combo.itemData(index)))
         line_edit.editingFinished.connect(self._target_typed)
         form.addRow("Target", self.target_combo)
 
@@ -172,7 +182,7 @@ class ClassifyPanel(TaskPanel):
             self.method_combo.addItem(name, method)
             self.method_combo.setItemData(self.method_combo.count() - 1, help_text,
                                           Qt.ItemDataRole.ToolTipRole)
-        self.method_combo.activated.connect(self._method_activated)
+        self.method_combo.activated.connect(lambda _i: self.studio.explain_now(self.method()))
         form.addRow("Method", self.method_combo)
         layout.addLayout(form)
 
@@ -193,12 +203,12 @@ class ClassifyPanel(TaskPanel):
         self.live_check = QCheckBox("Live: explain after every stroke")
         self.live_check.setToolTip("Explain with the chosen method after every edit (off: only "
                                    "when you ask, F5)")
-        self.live_check.setChecked(True)
-        self.live_check.toggled.connect(self._live_toggled)
+        self.live_check.setChecked(state.live)
+        self.live_check.toggled.connect(state.set_live)
         layout.addWidget(self.live_check)
         self.heat_check = QCheckBox("Colour strokes by attribution")
-        self.heat_check.setChecked(True)
-        self.heat_check.toggled.connect(self._heat_toggled)
+        self.heat_check.setChecked(state.show_heat)
+        self.heat_check.toggled.connect(state.set_show_heat)
         layout.addWidget(self.heat_check)
         layout.addWidget(_rule())
 
@@ -221,119 +231,91 @@ class ClassifyPanel(TaskPanel):
         self.notes.hide()
         layout.addWidget(self.notes)
         layout.addStretch(1)
-        self._update_method_help()
-        self.on_model(None)
+
+        state.methodChanged.connect(self.set_method)
+        state.liveChanged.connect(self.live_check.setChecked)
+        state.showHeatChanged.connect(self.heat_check.setChecked)
+        state.targetChanged.connect(self._show_target)
+        self.set_method(state.method)
+        self.on_model(state.model)
 
     # --- reading the controls --------------------------------------------------------------------
     def method(self) -> str:
         return self.method_combo.currentData() or LIVE_METHOD
 
     def set_method(self, method: str) -> None:
+        """Show `method` as the chosen one (the state's, or a preview before explaining)."""
         index = self.method_combo.findData(method)
         if index >= 0:
             self.method_combo.setCurrentIndex(index)
-        self._update_method_help()
-
-    def _update_method_help(self) -> None:
         method = self.method()
         self.method_help.setText(METHOD_HELP.get(method, ("", ""))[1])
         self.explain_button.setText(f"Explain with {METHOD_HELP.get(method, (method,))[0]}")
 
-    def _live_toggled(self, on: bool) -> None:
-        if not self._updating:
-            self.studio.set_live(on)
-
-    def _heat_toggled(self, on: bool) -> None:
-        if not self._updating:
-            self.studio.set_show_heat(on)
-
-    def _method_activated(self, _index: int) -> None:
-        self._update_method_help()
-        self.studio.explain_now(self.method())
-
-    def _target_activated(self, index: int) -> None:
-        if self._updating:
-            return
-        self.studio.set_target(self.target_combo.itemData(index))
-
     def _target_typed(self) -> None:
-        if self._updating:
-            return
+        state = self.studio.state
         text = self.target_combo.currentText().strip()
         index = self.target_combo.findText(text, Qt.MatchFlag.MatchFixedString)
         if index < 0:
             # Not a class of this model: put back what is in force.
-            self._show_target(self.studio.target)
+            self._show_target(state.target)
             return
-        if self.target_combo.itemData(index) != self.studio.target:
-            self.target_combo.setCurrentIndex(index)
-            self.studio.set_target(self.target_combo.itemData(index))
+        self.target_combo.setCurrentIndex(index)
+        state.set_target(self.target_combo.itemData(index))
 
     def _show_target(self, target: str | None) -> None:
-        self._updating = True
-        try:
-            index = self.target_combo.findData(target) if target is not None else 0
-            self.target_combo.setCurrentIndex(max(index, 0))
-        finally:
-            self._updating = False
+        index = self.target_combo.findData(target) if target is not None else 0
+        self.target_combo.setCurrentIndex(max(index, 0))
 
-    # --- told by the window ----------------------------------------------------------------------
+    # --- observing -------------------------------------------------------------------------------
     def on_model(self, info: ModelInfo | None) -> None:
-        self._updating = True
-        try:
-            self.target_combo.clear()
-            self.target_combo.addItem("Predicted class", None)
-            if info is not None:
-                for label in info.labels:
-                    self.target_combo.addItem(label, label)
-            self.target_combo.setCurrentIndex(0)
-        finally:
-            self._updating = False
-        enabled = info is not None
+        classifier = info is not None and info.task == ModelTask.CLASSIFY
+        self.target_combo.clear()
+        self.target_combo.addItem("Predicted class", None)
+        for label in info.labels if classifier and info is not None else ():
+            self.target_combo.addItem(label, label)
+        self._show_target(self.studio.state.target)
+        self.class_link.set_labels(info.labels if classifier and info is not None else ())
         for widget in (self.target_combo, self.method_combo, self.explain_button):
-            widget.setEnabled(enabled)
+            widget.setEnabled(classifier)
+        # The old model's prediction never stays under the new model's name.
+        self.prediction.setText("—")
         if info is None:
-            self.prediction.setText("—")
             self.confidence.setText("No model loaded. Choose one in Model ▸ Manage models…")
+        elif not classifier:
+            self.confidence.setText(f"{info.name} is not a classifier: use its tab "
+                                    "(Retrieve or Generate), or choose a classifier in the "
+                                    "model list.")
+        else:
+            self.confidence.setText(DRAW_HINT)
         self._clear_details()
-
-    def on_settings(self, method: str, live: bool, show_heat: bool) -> None:
-        self._updating = True
-        try:
-            self.set_method(method)
-            self.live_check.setChecked(live)
-            self.heat_check.setChecked(show_heat)
-        finally:
-            self._updating = False
 
     def on_document(self, sketch: Sketch) -> None:
         if not len(sketch):
             self.prediction.setText("—")
-            self.confidence.setText("Draw a few strokes to see what the model thinks.")
+            self.confidence.setText(DRAW_HINT)
+            self._clear_details()
 
     def on_busy(self, busy: bool, method: str | None) -> None:
-        self.explain_button.setEnabled(self.studio.model_info is not None)
+        info = self.studio.state.model
+        self.explain_button.setEnabled(info is not None and info.task == ModelTask.CLASSIFY)
 
     def on_explanation(self, sketch: Sketch, result: Attribution) -> None:
-        self._show_target(self.studio.target)
-        if not len(sketch):
+        info = self.studio.state.model
+        if not len(sketch) or info is None or info.task != ModelTask.CLASSIFY:
             self.on_document(sketch)
-            self._clear_details()
             return
         if result.prediction:
             label, prob = result.prediction[0]
-            self.prediction.setText(label if len(sketch) else "—")
-            model = self.studio.model_info.name if self.studio.model_info else "the model"
-            if len(sketch):
-                self.confidence.setText(f"{prob:.0%} sure · {model}")
-            else:
-                self.confidence.setText("Draw a few strokes to see what the model thinks.")
+            self.prediction.setText(label)
+            self.confidence.setText(f"{format_probability(prob)} sure · {info.name}")
+        unit = score_unit(result.objective)
         d = self.detail_labels
         d["method"].setText(method_label(result.method))
         d["target"].setText(result.target or "—")
-        d["score"].setText(f"{result.score_full:.3f} {result.objective} "
-                           f"(blank {result.score_blank:.3f})")
-        d["sum"].setText(f"{float(result.strokes.sum()):+.3f}"
+        d["score"].setText(f"{format_score(result.score_full)} {unit} "
+                           f"(blank {format_score(result.score_blank)})")
+        d["sum"].setText(format_value(float(result.strokes.sum()))
                          + (f" (completeness error {result.completeness_error:.1%})"
                             if is_complete(result.method) else ""))
         positive = int((result.strokes > 0).sum())

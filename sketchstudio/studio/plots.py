@@ -1,52 +1,79 @@
 """The bottom dock: top-k class probabilities, the deletion curve, and the heat scale's colour
-bar."""
+bar.
+
+Every plot says what it is waiting for while it is empty, a deletion curve being measured says so
+instead of showing the previous one, and a click on a class bar asks for that class to be
+explained (`PlotsPanel.targetClicked`).
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsSceneMouseEvent, QHBoxLayout, QWidget
 
-from ..explain import Attribution
-from ..explain.colormap import heat_rgb
 from ..models.tasks import ModelTask
+from .colour_bar import ColourBar
+from .numbers import format_probability, format_score, score_unit
+from .plot_style import (
+    OTHER_BRUSH,
+    PLOT_COLOURS,
+    TARGET_BRUSH,
+    Placeholder,
+    StyledPlot,
+    small_font,
+    style_plot,
+    text_colour_on,
+)
 
-pg.setConfigOptions(antialias=True, background="w", foreground=(60, 62, 70))
+if TYPE_CHECKING:
+    from ..explain.result import Attribution
 
-TARGET_BRUSH = QColor(178, 24, 43)
-OTHER_BRUSH = QColor(146, 197, 222)
-MUTED = (150, 152, 160)
+__all__ = ["ColourBar", "DeletionPlot", "PlotsPanel", "ProbabilityPlot", "bar_label",
+           "style_plot"]
 
+_style = style_plot    # the name the task panels import
 
-def _style(widget: pg.PlotWidget, title: str, axes=("left", "bottom")) -> None:
-    """A quiet, read-only plot: no mouse interaction, light axes, small fonts."""
-    widget.setMenuEnabled(False)
-    widget.setMouseEnabled(False, False)
-    widget.hideButtons()
-    item = widget.getPlotItem()
-    item.setTitle(title, size="9pt", color="#3c3e46")
-    font = QFont()
-    font.setPointSizeF(8.5)
-    for name in axes:
-        axis = item.getAxis(name)
-        axis.setTickFont(font)
-        axis.setPen(pg.mkPen(200, 202, 208))
-        axis.setTextPen(pg.mkPen(80, 82, 90))
-    widget.setMinimumHeight(150)
+EMPTY_CLASSES = "Draw something:\nthe top classes appear here"
+EMPTY_CURVE = "The deletion curve appears after an explanation"
+PENDING_CURVE = "Measuring the deletion curve…"
+INSIDE_FROM = 0.78     # a bar at least this long carries its percentage inside, at its end
 
 
-class ProbabilityPlot(pg.PlotWidget):
+@dataclass(frozen=True)
+class BarLabel:
+    x: float                   # where the text is anchored (view units, 0..1)
+    anchor: tuple[float, float]
+    colour: QColor
+    inside: bool               # drawn on the bar (else on the white plot, right of it)
+
+
+def bar_label(probability: float, bar: QColor, text: str = PLOT_COLOURS["light"].text,
+              ) -> BarLabel:
+    """Where a bar's percentage goes and in which colour, so it reads on what is behind it
+    (`text`: the colour of text on the plot's background)."""
+    if probability < INSIDE_FROM:
+        return BarLabel(probability + 0.01, (0.0, 0.5), QColor(text), False)
+    return BarLabel(probability - 0.01, (1.0, 0.5), text_colour_on(bar), True)
+
+
+class ProbabilityPlot(StyledPlot):
     """Top-k classes as horizontal bars; the attributed target in the heat scale's red.
 
     The bar and text items are made once and updated in place: this runs after every stroke.
     """
 
     ROWS = 5
+    classClicked = Signal(str)
 
     def __init__(self) -> None:
-        super().__init__()
-        _style(self, "Top classes", axes=("left", "bottom"))
+        super().__init__("Top classes", axes=("left",))
+        # Every bar carries its percentage: a probability axis under them would only repeat it.
+        self.getPlotItem().hideAxis("bottom")
         axis = self.getPlotItem().getAxis("left")
         axis.setStyle(tickLength=0)
         axis.setWidth(90)
@@ -57,20 +84,26 @@ class ProbabilityPlot(pg.PlotWidget):
                                      width=np.zeros(self.ROWS), brush=OTHER_BRUSH,
                                      pen=pg.mkPen(None))
         self.addItem(self._bars)
-        font = QFont()
-        font.setPointSizeF(8.5)
         self._labels: list[pg.TextItem] = []
         for yy in self._y:
-            text = pg.TextItem("", color=(60, 62, 70), anchor=(0, 0.5))
-            text.setFont(font)
+            text = pg.TextItem("", color=self.colours.text, anchor=(0, 0.5))
+            text.setFont(small_font())
             text.setPos(0.01, yy)
             self.addItem(text)
             self._labels.append(text)
-        self._ticks: list | None = None
+        self.placeholder = Placeholder(self, EMPTY_CLASSES, 0.5, (self.ROWS - 1) / 2)
+        self._ticks: list[tuple[float, str]] | None = None
         self.values: list[tuple[str, float]] = []
+        self.target: str | None = None
+        self.scene().sigMouseClicked.connect(self._clicked)
+
+    def scheme_changed(self) -> None:
+        self.placeholder.setColor(self.colours.muted)
+        self.show_prediction(self.values, self.target)
 
     def show_prediction(self, prediction: list[tuple[str, float]], target: str | None) -> None:
         self.values = list(prediction)[:self.ROWS]
+        self.target = target
         n = len(self.values)
         widths = np.zeros(self.ROWS)
         widths[:n] = [p for _, p in self.values]
@@ -80,32 +113,62 @@ class ProbabilityPlot(pg.PlotWidget):
         for k, text in enumerate(self._labels):
             if k < n:
                 prob = self.values[k][1]
-                text.setText(f"{prob:.0%}")
-                text.setPos(min(prob, 0.86) + 0.01, self._y[k])
+                place = bar_label(prob, brushes[k], self.colours.text)
+                text.setText(format_probability(prob))
+                text.setColor(place.colour)
+                text.setAnchor(place.anchor)
+                text.setPos(place.x, self._y[k])
             else:
                 text.setText("")
         ticks = [(self._y[k], _short(label)) for k, (label, _) in enumerate(self.values)]
         if ticks != self._ticks:
             self._ticks = ticks
             self.getPlotItem().getAxis("left").setTicks([ticks])
+        self.placeholder.say(None if n else EMPTY_CLASSES)
+        self.setCursor(Qt.CursorShape.PointingHandCursor if n else Qt.CursorShape.ArrowCursor)
+        self.setToolTip("Click a class to explain it" if n else "")
+
+    def label_at(self, scene_pos: QPointF) -> str | None:
+        """The class whose row (bar or name) is at `scene_pos`, if any."""
+        item = self.getPlotItem()
+        if not item.sceneBoundingRect().contains(scene_pos):
+            return None
+        y = item.vb.mapSceneToView(scene_pos).y()
+        k = int(round(self.ROWS - 1 - y))
+        if 0 <= k < len(self.values) and abs(self._y[k] - y) <= 0.5:
+            return self.values[k][0]
+        return None
+
+    def _clicked(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        label = self.label_at(event.scenePos())
+        if label is not None:
+            self.classClicked.emit(label)
 
 
 def _short(label: str, limit: int = 14) -> str:
     return label if len(label) <= limit else label[:limit - 1] + "…"
 
 
-class DeletionPlot(pg.PlotWidget):
+class DeletionPlot(StyledPlot):
     """Target probability as strokes are removed, most helpful first (lower area: more
     faithful)."""
 
     def __init__(self) -> None:
-        super().__init__()
-        _style(self, "Deletion curve")
+        super().__init__("Deletion curve")
         item = self.getPlotItem()
-        item.setLabel("bottom", "fraction of strokes removed", **{"font-size": "8pt"})
-        item.setLabel("left", "p(target)", **{"font-size": "8pt"})
+        self.set_axis_label("bottom", "fraction of strokes removed")
+        self.set_axis_label("left", "p(target)")
+        # Room on the right for the "1" under the curve's last point.
+        item.layout.setContentsMargins(2, 2, 12, 2)
+        ticks = [[(v, f"{v:g}") for v in (0.0, 0.25, 0.5, 0.75, 1.0)]]
+        for name in ("bottom", "left"):
+            item.getAxis(name).setTicks(ticks)
+        item.getAxis("bottom").setStyle(hideOverlappingLabels=12)
         self.setXRange(0, 1, padding=0.02)
-        self.setYRange(0, 1, padding=0.02)
+        # With a grid, pyqtgraph drops a tick label that leaves the plot: room for "0" and "1".
+        self.setYRange(0, 1, padding=0.06)
         self.showGrid(x=True, y=True, alpha=0.15)
         self._fill_base = self.plot([0, 1], [0, 0], pen=None)
         self._curve = self.plot([], [], pen=pg.mkPen(TARGET_BRUSH, width=2), symbol="o",
@@ -113,65 +176,55 @@ class DeletionPlot(pg.PlotWidget):
         self._fill = pg.FillBetweenItem(self._curve, self._fill_base,
                                         brush=pg.mkBrush(178, 24, 43, 40))
         self.addItem(self._fill)
+        self.placeholder = Placeholder(self, EMPTY_CURVE, 0.5, 0.5)
         self.curve: np.ndarray | None = None
+        self.pending = False
 
     def show_curve(self, deletion: np.ndarray | None, auc: float | None = None,
                    target: str | None = None) -> None:
+        self.pending = False
         self.curve = None if deletion is None else np.asarray(deletion)
-        item = self.getPlotItem()
         if deletion is None or len(deletion) < 2:
-            self._curve.setData([], [])
-            self._fill_base.setData([0, 1], [0, 0])
-            item.setTitle("Deletion curve", size="9pt", color="#3c3e46")
+            self._show_empty(EMPTY_CURVE)
             return
         x = np.linspace(0.0, 1.0, len(deletion))
         self._curve.setData(x, deletion)
         self._fill_base.setData(x, np.zeros_like(x))
-        label = f" of “{target}”" if target else ""
-        item.setTitle(f"Deletion curve{label} · AUC {auc:.3f} (lower = more faithful)",
-                      size="9pt", color="#3c3e46")
+        area = f" · AUC {format_score(auc)} (lower: more faithful)" if auc is not None else ""
+        self.set_title(f"Deletion curve{area}")
+        self._y_label(target)
+        self.placeholder.say(None)
 
-    def clear_curve(self) -> None:
-        self.show_curve(None)
+    def clear_curve(self, message: str | None = None) -> None:
+        """No curve; the plot says `message` (default: that one comes with an explanation)."""
+        self.pending = False
+        self.curve = None
+        self._show_empty(message or EMPTY_CURVE)
 
+    def set_pending(self) -> None:
+        """A curve for the newest explanation is being measured: the old one goes now."""
+        self.clear_curve(PENDING_CURVE)
+        self.pending = True
 
-class ColourBar(pg.PlotWidget):
-    """The heat scale: red helps the target, blue argues against it, grey is neutral."""
+    def _show_empty(self, message: str) -> None:
+        self._curve.setData([], [])
+        self._fill_base.setData([0, 1], [0, 0])
+        self.set_title("Deletion curve")
+        self._y_label(None)
+        self.placeholder.say(message)
 
-    def __init__(self) -> None:
-        super().__init__()
-        item = self.getPlotItem()
-        item.hideAxis("bottom")
-        item.hideAxis("left")
-        item.showAxis("right")
-        _style(self, "Heat scale", axes=("right",))
-        self._image = pg.ImageItem(axisOrder="row-major")
-        self.addItem(self._image)
-        self._helps = pg.TextItem("helps", color=(255, 255, 255), anchor=(0.5, 0.0))
-        self._hurts = pg.TextItem("hurts", color=(255, 255, 255), anchor=(0.5, 1.0))
-        for t in (self._helps, self._hurts):
-            f = QFont()
-            f.setPointSizeF(8)
-            t.setFont(f)
-            self.addItem(t)
-        self.setFixedWidth(120)
-        self.scale = 1.0
-        self.set_scale(1.0)
+    def _y_label(self, target: str | None) -> None:
+        self.set_axis_label("left", f"p({_short(target)})" if target else "p(target)")
 
-    def set_scale(self, scale: float) -> None:
-        self.scale = float(scale)
-        values = np.linspace(-scale, scale, 256)[:, None]
-        rgb = heat_rgb(np.repeat(values, 2, axis=1), scale)
-        self._image.setImage(rgb, levels=(0, 255))
-        self._image.setRect(0, -scale, 1, 2 * scale)
-        self._helps.setPos(0.5, scale * 0.98)
-        self._hurts.setPos(0.5, -scale * 0.98)
-        self.setXRange(0, 1, padding=0)
-        self.setYRange(-scale, scale, padding=0.02)
+    def scheme_changed(self) -> None:
+        self.placeholder.setColor(self.colours.muted)
 
 
 class PlotsPanel(QWidget):
-    def __init__(self, parent=None) -> None:
+    # A class bar (or its name) was clicked: the window makes that class the target.
+    targetClicked = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
@@ -183,11 +236,24 @@ class PlotsPanel(QWidget):
         layout.addWidget(self.deletion, 4)
         layout.addWidget(self.colour_bar, 0)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setStyleSheet("PlotsPanel { background: white; }")
+        self.set_scheme("light")
+        self.probabilities.classClicked.connect(self.targetClicked)
+
+    def set_scheme(self, scheme: str) -> None:
+        """Follow the window's 'light' or 'dark' scheme (style.Theme.schemeChanged)."""
+        self.scheme = scheme
+        for plot in (self.probabilities, self.deletion, self.colour_bar):
+            plot.set_scheme(scheme)
+        self.setStyleSheet(f"PlotsPanel {{ background: {PLOT_COLOURS[scheme].background}; }}")
 
     def show_result(self, result: Attribution, scale: float) -> None:
+        """A new explanation: its prediction, its heat scale and unit. A deletion curve (or one
+        being measured) belongs to an older explanation and goes; call `deletion.set_pending()`
+        after this when a curve for this one is on its way."""
         self.probabilities.show_prediction(result.prediction, result.target)
+        self.colour_bar.set_unit(score_unit(result.objective))
         self.colour_bar.set_scale(scale)
+        self.deletion.clear_curve()
 
     def set_task(self, task: str) -> None:
         """Class probabilities and the deletion curve mean something for classifiers only."""
@@ -197,4 +263,5 @@ class PlotsPanel(QWidget):
     def clear(self) -> None:
         self.probabilities.show_prediction([], None)
         self.deletion.clear_curve()
+        self.colour_bar.set_unit("")
         self.colour_bar.set_scale(1.0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
@@ -34,20 +35,17 @@ from ..explain import Attribution
 from ..models.tasks import ModelTask
 from ..progress import TaskState
 from ..sketch import Sketch
-from ..tasks.retrieve import (
-    THUMB,
-    Gallery,
-    Match,
-    Refinement,
-    objective_for,
-    open_gallery,
-    refine_query,
-    retrieve,
-    thumbnail,
-)
+from ..tasks.retrieve import THUMB, Gallery, Match, thumbnail
+from .numbers import stroke_number
 from .overlay import rgba_image
 from .panels import Studio, TaskPanel, _heading, _rule
 from .worker import ModelInfo
+
+if TYPE_CHECKING:   # computed with torch: only named in annotations here
+    from ..tasks.retrieve import Refinement
+
+OPEN_HINT = ("No gallery open: open a folder or a file of drawings, then pick a result to see "
+             "which strokes made the match.")
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,8 @@ def search_with_thumbnails(sketch: Sketch, model, gallery: Gallery, top: int,
                            known: frozenset[int] = frozenset()) -> Found:
     """Search, and draw the results' thumbnails except those of the `known` rows: reading a
     drawing back from a large gallery file is the slow part, so each row is drawn once."""
+    from ..tasks.retrieve import retrieve
+
     matches = retrieve(sketch, model, gallery, top=top) if len(sketch) else []
     return Found(matches, {m.row: thumbnail(gallery, m.row) for m in matches if m.row not in known})
 
@@ -99,7 +99,7 @@ class RetrievePanel(TaskPanel):
         self.top_spin.valueChanged.connect(lambda _v: self._schedule_search())
         row.addWidget(self.top_spin)
         layout.addLayout(row)
-        self.gallery_label = QLabel("No gallery open.")
+        self.gallery_label = QLabel(OPEN_HINT)
         self.gallery_label.setObjectName("muted")
         self.gallery_label.setWordWrap(True)
         layout.addWidget(self.gallery_label)
@@ -131,15 +131,23 @@ class RetrievePanel(TaskPanel):
         self.refine_label.setObjectName("muted")
         self.refine_label.setWordWrap(True)
         layout.addWidget(self.refine_label)
+        # Searches follow the drawing, coalesced: one per event-loop turn of edits, and while
+        # another task runs (the gallery's embedding pass), one when it ends (busyChanged).
+        self._pending = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(60)
+        self._timer.setInterval(0)
         self._timer.timeout.connect(self.search)
-        self.on_model(None)
+        studio.tasks.busyChanged.connect(self._tasks_busy)
+        self.on_model(studio.state.model)
 
     def _active(self) -> bool:
-        info = self.studio.model_info
+        info = self.studio.state.model
         return info is not None and info.task == ModelTask.EMBED
+
+    def _tasks_busy(self, busy: bool) -> None:
+        if not busy and self._pending:
+            self._timer.start()
 
     # --- the gallery -----------------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -157,9 +165,11 @@ class RetrievePanel(TaskPanel):
         if not self._active():
             self.gallery_label.setText("Load an embedding model first (e.g. default-embed).")
             return
+        from ..tasks.retrieve import open_gallery
+
         path = Path(path)
         self.gallery_label.setText(f"Embedding {path.name}…")
-        self.studio.run_task(
+        self.studio.tasks.run(
             f"Embedding gallery {path.name}",
             lambda model, progress, cancelled: open_gallery(
                 path, model, state=TaskState.from_callables(progress, cancelled)),
@@ -202,12 +212,13 @@ class RetrievePanel(TaskPanel):
     def search(self) -> None:
         if self.gallery is None or not self._active():
             return
-        if self.studio.task_running:
-            self._timer.start()       # the gallery (or a refinement) is still working
+        if self.studio.tasks.running:
+            self._pending = True      # the gallery (or a refinement) is still working
             return
+        self._pending = False
         sketch, gallery, top = self.studio.document.sketch, self.gallery, self.top_spin.value()
         known = frozenset(self.thumbnails)
-        self.studio.run_task("Search", lambda model, progress, cancelled:
+        self.studio.tasks.run("Search", lambda model, progress, cancelled:
                              search_with_thumbnails(sketch, model, gallery, top, known),
                              lambda found: self._found(sketch, gallery, found), quiet=True)
 
@@ -258,21 +269,25 @@ class RetrievePanel(TaskPanel):
         if row is None or self.gallery is None:
             self.match_label.setText("Pick a result to colour the strokes by how much they made "
                                      "it.")
-            self.studio.set_objective(None)
+            self.studio.state.set_objective(None)
             return
         item = self.gallery.items[row]
         name = item.word or Path(item.source).name
         self.match_label.setText(f"Explaining the similarity to {name}…")
-        self.studio.set_objective(objective_for(self.gallery, row))
+        from ..tasks.retrieve import objective_for
+
+        self.studio.state.set_objective(objective_for(self.gallery, row))
 
     def refine(self) -> None:
         """Drop the strokes that argue against the top results' consensus, as one undoable edit."""
+        from ..tasks.retrieve import refine_query
+
         if self.gallery is None or not len(self.studio.document.sketch):
             return
         sketch, gallery, row = self.studio.document.sketch, self.gallery, self.picked_row
         top = self.top_spin.value()
         self.refine_label.setText("Refining…")
-        self.studio.run_task("Refine", lambda model, progress, cancelled: refine_query(
+        self.studio.tasks.run("Refine", lambda model, progress, cancelled: refine_query(
             sketch, model, gallery, top=top, row=row,
             state=TaskState.from_callables(progress, cancelled)),
             lambda refinement: self._refined(sketch, refinement))
@@ -289,7 +304,7 @@ class RetrievePanel(TaskPanel):
         self.studio.apply_edit(refinement.refined.sketch,
                                f"Refine ({len(dropped)} stray stroke(s) removed)")
         self.refine_label.setText(f"Removed {len(dropped)} stroke(s) "
-                                  f"({', '.join(str(i + 1) for i in dropped)}): "
+                                  f"({', '.join(str(stroke_number(i)) for i in dropped)}): "
                                   f"{refinement.describe()}. Undo with Ctrl+Z.")
 
     # --- told by the window ----------------------------------------------------------------------
@@ -297,14 +312,17 @@ class RetrievePanel(TaskPanel):
         # Embeddings belong to the model that made them: a new model needs the gallery again.
         self.gallery = None
         self.thumbnails = {}
+        self._pending = False
         self._clear_results()
+        self.refine_label.setText("")
+        self.gallery_label.setToolTip("")
         active = info is not None and info.task == ModelTask.EMBED
         for widget in (self.open_button, self.top_spin, self.results):
             widget.setEnabled(active)
         self.refine_button.setEnabled(False)
-        self.gallery_label.setText("No gallery open." if active else
-                                   "Works with embedding models (task \"embed\"): choose one in "
-                                   "the model list, e.g. default-embed.")
+        self.gallery_label.setText(OPEN_HINT if active else
+                                   "Works with embedding models: choose one in the model list, "
+                                   "e.g. default-embed.")
 
     def on_document(self, sketch: Sketch) -> None:
         self._schedule_search()

@@ -33,13 +33,13 @@ class ToolPanel(TaskPanel):
     overlay_name = "tool"
     run_text = "Run"
     any_class_text = "Predicted class"
-    default_budget = 0.03
 
     def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
         super().__init__(studio, parent)
         self.result = None              # the engine's result for `self.result_sketch`
         self.result_sketch: Sketch | None = None
         self.running = False
+        self._defaults_set = False
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(14, 10, 14, 10)
         self.layout_.setSpacing(6)
@@ -70,7 +70,6 @@ class ToolPanel(TaskPanel):
         self.budget_spin.setDecimals(1)
         self.budget_spin.setSingleStep(0.5)
         self.budget_spin.setSuffix(" % of size")
-        self.budget_spin.setValue(self.default_budget * 100)
         self.budget_spin.setToolTip("How far any point may move, as a fraction of the longer "
                                     "side of the drawing's bounding box")
         form.addRow("Budget", self.budget_spin)
@@ -84,7 +83,7 @@ class ToolPanel(TaskPanel):
         self.run_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop now; the drawing stays as it is (Esc)")
-        self.cancel_button.clicked.connect(self.studio.cancel_task)
+        self.cancel_button.clicked.connect(self.studio.tasks.cancel)
         self.cancel_button.hide()
         row.addWidget(self.run_button)
         row.addWidget(self.cancel_button)
@@ -125,7 +124,7 @@ class ToolPanel(TaskPanel):
     # --- running ---------------------------------------------------------------------------------
     def start(self) -> None:
         sketch = self.studio.document.sketch
-        if self.studio.model_info is None or self.studio.model_info.task != ModelTask.CLASSIFY:
+        if self.studio.state.model is None or self.studio.state.model.task != ModelTask.CLASSIFY:
             self.status.setText("Load a classifier first (the model list in the tool bar).")
             return
         if not len(sketch):
@@ -135,9 +134,14 @@ class ToolPanel(TaskPanel):
         self.running = True
         self._show_running(True)
         run = self.make_run(sketch)
-        self.studio.run_task(self.title, run, lambda result: self._done(sketch, result),
+        self.studio.tasks.run(self.title, run, lambda result: self._done(sketch, result),
                              on_progress=self.on_progress, on_failed=self._failed,
                              on_cancelled=self._cancelled)
+
+    def engine_defaults(self) -> None:
+        """Set the controls to the engine's defaults. Called when the first classifier arrives,
+        not when the panel is built: the engine modules import torch, which the window does not
+        wait for."""
 
     def make_run(self, sketch: Sketch):
         """The engine call, as `run(model, progress, cancelled)`; runs in the worker."""
@@ -153,6 +157,7 @@ class ToolPanel(TaskPanel):
 
     def _done(self, sketch: Sketch, result) -> None:
         self.running = False
+        self._defaults_set = False
         self._show_running(False)
         if sketch is not self.studio.document.sketch:
             self.status.setText("The drawing changed while this ran: run again.")
@@ -163,16 +168,18 @@ class ToolPanel(TaskPanel):
 
     def _failed(self, message: str) -> None:
         self.running = False
+        self._defaults_set = False
         self._show_running(False)
         self.status.setText(message)
 
     def _cancelled(self) -> None:
         self.running = False
+        self._defaults_set = False
         self._show_running(False)
         self.status.setText("Cancelled: the drawing is unchanged.")
 
     def _show_running(self, running: bool) -> None:
-        self.run_button.setEnabled(not running and self.studio.model_info is not None)
+        self.run_button.setEnabled(not running and self.studio.state.model is not None)
         self.cancel_button.setVisible(running)
         if running:
             self.status.setText("Working…")
@@ -195,11 +202,19 @@ class ToolPanel(TaskPanel):
 
     def discard(self) -> None:
         self.result = self.result_sketch = None
-        self.studio.canvas.overlay(self.overlay_name).clear()
+        self.studio.overlay(self.overlay_name).clear()
         self._set_result_buttons(False)
         self.clear_result()
 
     def clear_result(self) -> None: ...
+
+    def clear(self) -> None:
+        """Back to a blank panel: no result, nothing on the canvas."""
+        self.discard()
+        self.status.setText("")
+
+    def on_replaced(self) -> None:
+        self.clear()
 
     # --- told by the window ----------------------------------------------------------------------
     def on_model(self, info: ModelInfo | None) -> None:
@@ -210,6 +225,9 @@ class ToolPanel(TaskPanel):
         usable = labels is not None
         for label in labels or ():
             self.class_combo.addItem(label, label)
+        if usable and not self._defaults_set:
+            self._defaults_set = True
+            self.engine_defaults()
         for widget in (self.class_combo, self.budget_spin, self.run_button):
             widget.setEnabled(usable)
         self.status.setText("" if usable else "Works with classifiers: choose one in the "

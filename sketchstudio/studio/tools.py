@@ -1,20 +1,27 @@
 """Canvas tools. A tool turns pointer input into a new snapshot applied to the document.
 
-To add a tool, subclass `Tool` and decorate it with `@register_tool`; the window builds one tool
-bar button per registered tool, in registration order. The canvas calls press / move / release
-with a `Pointer` (scene position, pressure for tablets); returning True means "handled", False
-lets QGraphicsView do its default (rubber band selection, item moves, scroll-hand drag).
+To add a tool, subclass `Tool`, describe it in the class keywords (`id`, `name`, `icon`,
+`shortcut`, `tip`, `cursor`, `drag_mode`, `accepts_tablet`) and decorate it with `@register_tool`;
+the window builds one tool bar button per registered tool, in registration order. The canvas calls
+press / move / release with a `Pointer` (scene position, pressure for tablets); returning True
+means "handled", False lets QGraphicsView do its default (rubber band selection, item moves,
+scroll-hand drag).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainterPath
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
 
 from ..sketch import Stroke
-from .canvas import Pointer, SketchCanvas, StrokeItem
+from .canvas import SketchCanvas
+from .canvas_input import Pointer
+from .document import StudioDocument
 from .heat import INK
+from .stroke_item import StrokeItem, round_pen
 
 TOOLS: list[type[Tool]] = []
 
@@ -24,6 +31,11 @@ def register_tool(cls: type[Tool]) -> type[Tool]:
         raise ValueError(f"a tool with id {cls.id!r} is already registered")
     TOOLS.append(cls)
     return cls
+
+
+def primary(p: Pointer) -> bool:
+    """The drawing button: the left mouse button, or any tablet pen contact."""
+    return p.tablet or p.button == Qt.MouseButton.LeftButton
 
 
 class Tool:
@@ -36,11 +48,19 @@ class Tool:
     drag_mode = QGraphicsView.DragMode.NoDrag
     accepts_tablet = False    # True: tablet events come with pressure, no synthesised mouse
 
+    def __init_subclass__(cls, **about: Any) -> None:
+        """`class PenTool(Tool, id="pen", name="Pen", ...)`: the description, in one place."""
+        super().__init_subclass__()
+        for key, value in about.items():
+            if key.startswith("_") or not hasattr(Tool, key) or callable(getattr(Tool, key)):
+                raise TypeError(f"{cls.__name__}: a tool has no attribute {key!r}")
+            setattr(cls, key, value)
+
     def __init__(self, canvas: SketchCanvas) -> None:
         self.canvas = canvas
 
     @property
-    def document(self):
+    def document(self) -> StudioDocument:
         return self.canvas.document
 
     def activate(self) -> None:
@@ -60,14 +80,10 @@ class Tool:
 
 
 @register_tool
-class PenTool(Tool):
-    id = "pen"
-    name = "Pen"
-    icon = "pen"
-    shortcut = "P"
-    tip = "Draw strokes (tablet pressure sets the width)"
-    cursor = Qt.CursorShape.CrossCursor
-    accepts_tablet = True
+class PenTool(Tool, id="pen", name="Pen", icon="pen", shortcut="P",
+              tip="Draw strokes (tablet pressure sets the width)",
+              cursor=Qt.CursorShape.CrossCursor, accepts_tablet=True):
+    """Each press-drag-release adds one stroke, with pressure and time for every point."""
 
     def __init__(self, canvas: SketchCanvas) -> None:
         super().__init__(canvas)
@@ -78,7 +94,7 @@ class PenTool(Tool):
         self._clock: float | None = None   # ms at the first pen-down of the current strokes
 
     def press(self, p: Pointer) -> bool:
-        if p.button != Qt.MouseButton.LeftButton and not p.tablet:
+        if not primary(p):
             return False
         self._points, self._pressure, self._times = [], [], []
         if self._clock is None or not len(self.document.sketch):
@@ -86,9 +102,7 @@ class PenTool(Tool):
         self._add(p)
         path = QPainterPath(p.pos)
         self._preview = QGraphicsPathItem(path)
-        pen = QPen(QColor(INK), self.canvas.stroke_width, Qt.PenStyle.SolidLine,
-                   Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
-        self._preview.setPen(pen)
+        self._preview.setPen(round_pen(QColor(INK), self.canvas.stroke_width))
         self._preview.setZValue(1e6)
         self.canvas.scene_.addItem(self._preview)
         return True
@@ -140,27 +154,26 @@ class PenTool(Tool):
 
 
 @register_tool
-class EraserTool(Tool):
-    id = "eraser"
-    name = "Stroke eraser"
-    icon = "eraser"
-    shortcut = "E"
-    tip = "Erase whole strokes: drag across them"
-    cursor = Qt.CursorShape.PointingHandCursor
-    accepts_tablet = True
+class EraserTool(Tool, id="eraser", name="Stroke eraser", icon="eraser", shortcut="E",
+                 tip="Erase whole strokes: drag across them",
+                 cursor=Qt.CursorShape.PointingHandCursor, accepts_tablet=True):
+    """Every stroke a gesture crosses is greyed while it goes on and erased, as one undoable
+    step, when it ends."""
 
     def __init__(self, canvas: SketchCanvas) -> None:
         super().__init__(canvas)
+        self._begin(active=False)
+
+    def _begin(self, active: bool) -> None:
+        """A new gesture (or none): the strokes it crossed, by index, and its last sample."""
         self._hit: dict[int, StrokeItem] = {}
-        self._active = False
+        self._active = active
         self._last: QPointF | None = None
 
     def press(self, p: Pointer) -> bool:
-        if p.button != Qt.MouseButton.LeftButton and not p.tablet:
+        if not primary(p):
             return False
-        self._active = True
-        self._hit = {}
-        self._last = None
+        self._begin(active=True)
         self._collect(p.pos)
         return True
 
@@ -173,9 +186,8 @@ class EraserTool(Tool):
     def release(self, p: Pointer) -> bool:
         if not self._active:
             return False
-        self._active = False
         indices = sorted(self._hit)
-        self._hit = {}
+        self._begin(active=False)
         if indices:
             sketch = self.document.sketch
             n = len(indices)
@@ -186,8 +198,7 @@ class EraserTool(Tool):
     def deactivate(self) -> None:
         for item in self._hit.values():
             item.set_erasing(False)
-        self._hit = {}
-        self._active = False
+        self._begin(active=False)
 
     def _collect(self, pos: QPointF) -> None:
         last, self._last = self._last, QPointF(pos)
@@ -198,14 +209,9 @@ class EraserTool(Tool):
 
 
 @register_tool
-class SelectTool(Tool):
-    id = "select"
-    name = "Select / move"
-    icon = "select"
-    shortcut = "V"
-    tip = "Select strokes (click, shift+click, drag a box) and drag them to move"
-    cursor = Qt.CursorShape.ArrowCursor
-    drag_mode = QGraphicsView.DragMode.RubberBandDrag
+class SelectTool(Tool, id="select", name="Select / move", icon="select", shortcut="V",
+                 tip="Select strokes (click, shift+click, drag a box) and drag them to move",
+                 drag_mode=QGraphicsView.DragMode.RubberBandDrag):
 
     def __init__(self, canvas: SketchCanvas) -> None:
         super().__init__(canvas)
@@ -270,11 +276,8 @@ class SelectTool(Tool):
 
 
 @register_tool
-class PanTool(Tool):
-    id = "pan"
-    name = "Pan / zoom"
-    icon = "pan"
-    shortcut = "H"
-    tip = "Drag to pan; wheel to zoom (the middle button pans with any tool)"
-    cursor = Qt.CursorShape.OpenHandCursor
-    drag_mode = QGraphicsView.DragMode.ScrollHandDrag
+class PanTool(Tool, id="pan", name="Pan / zoom", icon="pan", shortcut="H",
+              tip="Drag to pan; wheel to zoom (the middle button pans with any tool)",
+              cursor=Qt.CursorShape.OpenHandCursor,
+              drag_mode=QGraphicsView.DragMode.ScrollHandDrag):
+    """Everything is QGraphicsView's scroll-hand drag."""

@@ -293,11 +293,11 @@ class ExplainWorker(QThread):
                 waiting = box.explain is not None or box.load is not None
             if waiting or cancelled():
                 return
-            from ..explain.faithfulness import order_by
+            from ..explain.faithfulness import attribution_deletion_curve
 
             try:
-                curve = deletion_curve(request.sketch, self._model, result.target_index,
-                                       order_by(result.strokes), cancelled)
+                curve = attribution_deletion_curve(request.sketch, self._model,
+                                                   result.target_index, result.strokes, cancelled)
             except Cancelled:
                 return
             except UserError as exc:
@@ -305,7 +305,6 @@ class ExplainWorker(QThread):
                 return
             if not cancelled():
                 self.curveReady.emit(generation, curve)
-
 
     def _run_task(self, task_id: int, request: TaskRequest) -> None:
         box = self._box
@@ -341,18 +340,3 @@ class ExplainWorker(QThread):
         else:
             self.taskDone.emit(task_id, result)
 
-
-@dataclass(frozen=True)
-class DeletionCurve:
-    deletion: Any              # (N + 1,) target probability after removing the first k strokes
-    deletion_auc: float
-
-
-def deletion_curve(sketch: Sketch, model: Any, target_index: int, order: Any,
-                   cancelled: Callable[[], bool]) -> DeletionCurve:
-    """Deletion half only and cancellable: the live plot must never hold up the next explanation."""
-    from ..explain.faithfulness import auc
-    from ..explain.faithfulness import deletion_curve as engine_deletion_curve
-
-    curve = engine_deletion_curve(sketch, model, target_index, order, cancelled)
-    return DeletionCurve(curve, auc(curve))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,9 @@ from ..render.pipeline import pixels_to_sketch
 from ..sketch import Sketch
 from . import displacement as disp
 from . import jitter
+from . import stroke_edit as edit
 from .scoring import PointScorer, probabilities
+from .stroke_edit import StrokeEdit
 
 DEFAULT_BUDGET = 0.05
 DEFAULT_STEPS = 20
@@ -72,18 +74,14 @@ class Hint:
         return {"stroke": self.stroke, "kind": self.kind, **self.values}
 
 
-@dataclass
-class AssistResult:
-    sketch: Sketch                  # the input, untouched
-    labels: tuple[str, ...]
+@dataclass(kw_only=True)
+class AssistResult(StrokeEdit):
     target_index: int
     predicted_index: int            # the model's class for the input
     before: float                   # target probability of the input (re-rendered)
     after: float                    # target probability with every hint accepted (re-rendered)
-    budget: float
     side: float                     # longer bbox side of the input, sketch units
-    displacement: np.ndarray        # (P, 2) flat, sketch units: every move hint together
-    hints: list[Hint]
+    hints: list[Hint]               # `displacement` holds every move hint together
     sla: np.ndarray                 # (N,) P-SLA per stroke of log p(target)
     segments: list[np.ndarray]      # per stroke, P-SLA per segment
     ink_help: np.ndarray            # (H, W) in [0, 1], model raster: where new ink would help
@@ -91,25 +89,16 @@ class AssistResult:
     raster_scale: float             # raster pixel = sketch point * scale + offset
     raster_offset: np.ndarray
     stroke_after: np.ndarray        # (N,) target probability with only stroke k's move accepted
-    iterations: int
-    elapsed_ms: float
     robust_before: float = 0.0      # target probability averaged over the fixed varied re-renders
     robust_after: float = 0.0       # the same with every offered move accepted
-    robust_renders: int = 0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def target(self) -> str:
-        return self.labels[self.target_index]
+        return self.label(self.target_index)
 
     @property
     def predicted(self) -> str:
-        return self.labels[self.predicted_index]
-
-    @property
-    def displacements(self) -> list[np.ndarray]:
-        """Per stroke (n_k, 2) displacements in sketch units (arrows; zeros where no move)."""
-        return disp.split(self.displacement, self.sketch)
+        return self.label(self.predicted_index)
 
     @property
     def edited(self) -> Sketch:
@@ -186,23 +175,15 @@ def assist(sketch: Sketch, model: Any, target: str | int | None = None,
 
     started = time.perf_counter()
     state = TaskState.coerce(state)
-    budget = disp.check_budget(budget)
     if (isinstance(steps, bool) or not isinstance(steps, (int, np.integer))
             or not 0 <= steps <= 10_000):
         raise UserError(f"steps must be an integer in 0..10000, got {steps!r}")
     if not (np.isfinite(smoothing) and smoothing >= 0):
         raise UserError(f"smoothing must be >= 0 points, got {smoothing!r}")
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
-        raise UserError(f"samples must be an integer >= 0, got {samples!r}")
-    if getattr(model, "task", "classify") != "classify":
-        raise UserError(f"assist needs a classifier; {getattr(model, 'id', 'this model')!r} is a "
-                        f"{model.task!r} model")
-    limit = disp.radius(sketch, budget)
+    given = edit.begin(sketch, model, budget, samples, "assist", state)
+    budget, limit, probs0, labels = given.budget, given.limit, given.probs, given.labels
+    predicted = given.predicted
     side = disp.bbox_side(sketch)
-    state.check()
-    probs0 = probabilities(sketch, model)
-    labels = tuple(getattr(model, "labels", ())) or tuple(str(i) for i in range(len(probs0)))
-    predicted = int(probs0.argmax())
     ti = resolve_target(target, labels, predicted)
     notes = []
     if ti == predicted:
@@ -224,14 +205,14 @@ def assist(sketch: Sketch, model: Any, target: str | int | None = None,
     delta = scorer.zeros()
     best_delta, best_value = delta, -np.inf
     iterations = 0
+
+    def mean_log_p(logits: torch.Tensor) -> torch.Tensor:
+        return torch.log_softmax(logits.double(), dim=1)[:, ti].mean()
+
     for it in range(steps + 1):
         state.check()
         last = it == steps
-        variations = [jitter.IDENTITY] + jitter.sample(rng, samples, tolerance)
-        d = delta.detach().requires_grad_(not last)
-        with torch.no_grad() if last else torch.enable_grad():
-            logp = torch.log_softmax(scorer.logits(d, variations).double(), dim=1)[:, ti]
-            value = logp.mean()
+        d, value = edit.look(scorer, delta, rng, samples, tolerance, last, mean_log_p)
         if float(value.detach()) > best_value:
             best_value, best_delta = float(value.detach()), d.detach().clone()
         state.set_progress(0.3 + 0.5 * (it + 1) / (steps + 1))

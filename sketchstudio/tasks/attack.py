@@ -21,7 +21,7 @@ them.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,9 @@ from ..progress import TaskState
 from ..sketch import Sketch
 from . import displacement as disp
 from . import jitter
+from . import stroke_edit as edit
 from .scoring import probabilities
+from .stroke_edit import StrokeEdit
 
 DEFAULT_BUDGET = 0.03
 DEFAULT_STEPS = 60
@@ -77,48 +79,35 @@ class AlreadyTarget(UserError):
     """A targeted attack toward the class the sketch already has: nothing to do, no edit."""
 
 
-@dataclass
-class AttackResult:
+@dataclass(kw_only=True)
+class AttackResult(StrokeEdit):
     success: bool                   # decided by re-rendering the edited sketch
-    sketch: Sketch                  # the input, untouched
     edited: Sketch                  # same strokes, order and points per stroke
-    labels: tuple[str, ...]
     original_index: int
     original_prob: float            # before the edit
     adversarial_index: int          # the re-rendered prediction of `edited`
     adversarial_prob: float
     original_prob_after: float      # the original class's probability after the edit
     target_index: int | None        # None: untargeted
-    budget: float
     strokes_allowed: list[int]      # the strokes that were allowed to move
-    displacement: np.ndarray        # (P, 2) flat, sketch units
-    iterations: int
-    elapsed_ms: float
     history: np.ndarray             # (iterations + 1, C) probabilities seen by the optimiser
     max_displacement: float = 0.0   # fractions of the input's longer bbox side
     mean_displacement: float = 0.0
     strokes_changed: int = 0
     robust_success: float = 0.0     # fraction of the fixed varied re-renders flipped too
     margin: float = MARGIN          # the logit margin asked for in every rendering
-    robust_renders: int = 0         # how many varied re-renders robust_success counts
-    notes: list[str] = field(default_factory=list)
 
     @property
     def original_label(self) -> str:
-        return self.labels[self.original_index]
+        return self.label(self.original_index)
 
     @property
     def adversarial_label(self) -> str:
-        return self.labels[self.adversarial_index]
+        return self.label(self.adversarial_index)
 
     @property
     def target(self) -> str | None:
-        return None if self.target_index is None else self.labels[self.target_index]
-
-    @property
-    def displacements(self) -> list[np.ndarray]:
-        """Per stroke (n_k, 2) displacements in sketch units."""
-        return disp.split(self.displacement, self.sketch)
+        return None if self.target_index is None else self.label(self.target_index)
 
     def to_json(self) -> dict:
         hist_orig = self.history[:, self.original_index]
@@ -204,22 +193,13 @@ def attack(sketch: Sketch, model: Any, target: str | int | None = None,
     """
     started = time.perf_counter()
     state = TaskState.coerce(state)
-    budget = disp.check_budget(budget)
     steps = check_steps(steps)
     margin = check_margin(margin)
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
-        raise UserError(f"samples must be an integer >= 0, got {samples!r}")
     if strokes is not None and (isinstance(strokes, bool) or int(strokes) < 1):
         raise UserError(f"the stroke budget must be at least 1, got {strokes!r}")
-    labels = tuple(getattr(model, "labels", ()))
-    if getattr(model, "task", "classify") != "classify":
-        raise UserError(f"attack needs a classifier; {getattr(model, 'id', 'this model')!r} is a "
-                        f"{model.task!r} model")
-    limit = disp.radius(sketch, budget)
-    state.check()
-    before = probabilities(sketch, model)
-    labels = labels or tuple(str(i) for i in range(len(before)))
-    original = int(before.argmax())
+    given = edit.begin(sketch, model, budget, samples, "attack", state)
+    budget, limit, before, labels = given.budget, given.limit, given.probs, given.labels
+    original = given.predicted
     target_index = None if target is None else resolve_target(target, labels, original)
     if target_index is not None and target_index == original:
         raise AlreadyTarget(f"the sketch is already classified as {labels[original]!r} "
@@ -269,6 +249,16 @@ def attack(sketch: Sketch, model: Any, target: str | int | None = None,
             best.delta, best.rank, best.probs, best.robust = d.clone(), rank, exact, robust
         return flipped and robust >= ROBUST_STOP
 
+    def hinge_objective(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, bool,
+                                                      torch.Tensor]:
+        """(logits, margins, past the margin everywhere, the objective to descend)."""
+        margins = margins_of(logits)
+        # Once every rendering is past the margin and the fixed variations still are not all
+        # flipped, keep pushing the mean margin rather than stopping on a zero hinge.
+        hinge = margins + margin
+        past = not float(hinge.detach().max()) > 0
+        return logits, margins, past, margins.mean() if past else torch.relu(hinge).mean()
+
     total = (steps + 1) * (1 + restarts)
     for attempt in range(1 + restarts):
         if attempt == 0:
@@ -285,16 +275,8 @@ def attack(sketch: Sketch, model: Any, target: str | int | None = None,
         for it in range(steps + 1):
             state.check()
             last = it == steps
-            variations = [jitter.IDENTITY] + jitter.sample(rng, samples, tolerance)
-            d = delta.detach().requires_grad_(not last)
-            with torch.no_grad() if last else torch.enable_grad():
-                logits = scorer.logits(d, variations)
-                margins = margins_of(logits)
-                # Once every rendering is past the margin and the fixed variations still are not
-                # all flipped, keep pushing the mean margin rather than stopping on a zero hinge.
-                hinge = margins + margin
-                past = not float(hinge.detach().max()) > 0
-                objective = margins.mean() if past else torch.relu(hinge).mean()
+            d, (logits, margins, past, objective) = edit.look(scorer, delta, rng, samples,
+                                                              tolerance, last, hinge_objective)
             probs = torch.softmax(logits[:1].detach().double(), dim=1)[0].cpu().numpy()
             history.append(probs)
             state.set_partial(Iteration(len(history) - 1, probs))

@@ -28,33 +28,24 @@ and for the trivial completion "output = input".
 from __future__ import annotations
 
 import math
-import os
-import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..errors import UserError
-from ..progress import CancelledFn, ProgressFn, check, report
+from ..models.tasks import ModelTask
+from ..progress import TaskState
 from ..render import RenderSpec, render_ink, to_model_input
 from ..sketch import Sketch, Stroke
-from .data import (
-    CREDIT,
-    HELDOUT_PER_CATEGORY,
-    RENDER_SPEC,
-    available_categories,
-    load_category,
-    split,
-)
-from .export import export_torchscript
-
-LogFn = Callable[[str], None]
+from . import common
+from .common import LogFn, ModelResult
+from .data import HELDOUT_PER_CATEGORY, RENDER_SPEC, available_categories, load_category, split
 
 # Like the default classifier's input, with a wider margin: the completion often reaches past the
 # partial drawing's bounding box, and the margin is the room it has to do so.
@@ -166,14 +157,15 @@ def pixel_iou(pred: torch.Tensor, target: torch.Tensor,
 
 def evaluate_completion(predict: Callable[[torch.Tensor], torch.Tensor], spec: RenderSpec,
                         drawings: Sequence[Sketch], remove: float = EVAL_REMOVE,
-                        batch: int = 64, progress: ProgressFn = None,
-                        cancelled: CancelledFn = None) -> dict:
+                        batch: int = 64, state: TaskState | None = None) -> dict:
     """Pixel IoU with the full drawing: the model vs the trivial "output = input".
 
     Each drawing with 2+ strokes loses its last round(remove * n) strokes (at least one);
     one-stroke drawings are skipped. `predict` maps model inputs to (B, 1|3, S, S) images in
-    [0, 1], light ink on dark, in the input's pixels (the card's [output]).
+    [0, 1], light ink on dark, in the input's pixels (the card's [output]). `state` receives the
+    progress and is checked between batches (`Cancelled`).
     """
+    state = TaskState.coerce(state)
     pairs = []
     strokes_removed, ink_removed = [], []
     for sketch in drawings:
@@ -186,7 +178,7 @@ def evaluate_completion(predict: Callable[[torch.Tensor], torch.Tensor], spec: R
         raise UserError("no held-out drawing has 2 or more strokes")
     model_iou, base_iou = [], []
     for start in range(0, len(pairs), batch):
-        check(cancelled)
+        state.check()
         rendered = [render_pair(p, f, spec) for p, f in pairs[start:start + batch]]
         x = torch.stack([r[0] for r in rendered])
         target = torch.stack([r[1] for r in rendered])
@@ -202,7 +194,7 @@ def evaluate_completion(predict: Callable[[torch.Tensor], torch.Tensor], spec: R
         tgt_ink = (target > INK_THRESHOLD).flatten(1).sum(1).float()
         in_ink = ((x > INK_THRESHOLD) & (target > INK_THRESHOLD)).flatten(1).sum(1).float()
         ink_removed.extend((1.0 - in_ink / tgt_ink.clamp(min=1)).tolist())
-        report(progress, min(start + batch, len(pairs)) / len(pairs))
+        state.set_progress(min(start + batch, len(pairs)) / len(pairs))
     m, b = torch.cat(model_iou), torch.cat(base_iou)
     return {
         "drawings": len(pairs),
@@ -227,16 +219,12 @@ def heldout_drawings(folder: Path, categories: Sequence[str] | None = None) -> l
 
 # --- training -----------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class CompletionConfig:
-    data: str | Path | None = None
+@dataclass(frozen=True, kw_only=True)
+class CompletionConfig(common.GeneratorConfig):
     out: str | Path = "resources/models/default-generate"
-    seed: int = 0
     epochs: int = 8
     variants: int = 4                     # removals rendered per training drawing
-    batch_size: int = 32
     lr: float = 2e-3
-    weight_decay: float = 1e-4
     # BCE alone is calibrated, which is what an ink > 0.5 threshold needs; a Dice term buys recall
     # with speculative ink (a 3-epoch smoke run with weight 1 fell far below output = input).
     dice_weight: float = 0.0
@@ -244,55 +232,31 @@ class CompletionConfig:
     # same decision, and next to every input line it added ink that was not there.
     binary_target: bool = True
     channels: tuple[int, ...] = DEFAULT_CHANNELS
-    size: int = COMPLETION_SPEC.size      # tests use a smaller input
-    categories: tuple[str, ...] = ()      # () : every category in the data folder
-    limit_per_category: int = 0           # 0: all training drawings (smoke runs use a few)
-    threads: int = 1
     name: str = "Quick, Draw! sketch completion (U-Net)"
 
-    @property
-    def spec(self) -> RenderSpec:
-        return replace(COMPLETION_SPEC, size=self.size)
+    base_spec: ClassVar[RenderSpec] = COMPLETION_SPEC
 
 
-@dataclass
-class CompletionResult:
-    card_path: Path
-    model_path: Path
-    heldout: dict
-    seconds: float
-    card: dict
+CompletionResult = ModelResult
 
 
 def train_completion(config: CompletionConfig, log: LogFn | None = None,
-                     progress: ProgressFn = None,
-                     cancelled: CancelledFn = None) -> CompletionResult:
-    log = log or (lambda line: None)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, config.threads))
-    try:
-        return _train(config, log, progress, cancelled, time.perf_counter())
-    finally:
-        torch.set_num_threads(threads)
+                     state: TaskState | None = None) -> CompletionResult:
+    """The completion U-Net of `config`, trained, exported and measured on the held-out drawings
+    (long work: common.run_trainer)."""
+    return common.run_trainer(_train, config, log, state)
 
 
-def _train(config: CompletionConfig, log: LogFn, progress: ProgressFn, cancelled: CancelledFn,
+def _train(config: CompletionConfig, log: LogFn, state: TaskState,
            started: float) -> CompletionResult:
-    from .data import resolve_data_dir
     from .train import AdamW, one_cycle
 
     if config.size % 8:
         raise UserError(f"the completion U-Net needs a size divisible by 8, got {config.size}")
-    folder = resolve_data_dir(config.data)
-    categories = list(config.categories) or available_categories(folder)
+    data = common.generator_data(config, log)
     spec = config.spec
-    splits = {c: split(load_category(folder, c), HELDOUT_PER_CATEGORY) for c in categories}
-    train = [s for c in categories
-             for s in (splits[c].train[:config.limit_per_category] if config.limit_per_category
-                       else splits[c].train)]
-    heldout = [s for c in categories for s in splits[c].heldout]
-    log(f"data: {folder}: {len(categories)} categories, {len(train)} training drawings, "
-        f"{len(heldout)} held out")
+    train = data.train
+    heldout = [s for items in data.heldout.values() for s in items]
 
     # Render every (input, target) pair once: variant v of drawing i depends on (seed, i, v) only.
     t0 = time.perf_counter()
@@ -300,8 +264,8 @@ def _train(config: CompletionConfig, log: LogFn, progress: ProgressFn, cancelled
     targets = torch.zeros_like(inputs)
     for i, sketch in enumerate(train):
         if i % 256 == 0:
-            check(cancelled)
-            report(progress, 0.15 * i / len(train))
+            state.check()
+            state.set_progress(0.15 * i / len(train))
         for v in range(config.variants):
             rng = np.random.default_rng([config.seed, i, v])
             x, y = render_pair(random_removal(sketch, rng), sketch, spec)
@@ -326,7 +290,7 @@ def _train(config: CompletionConfig, log: LogFn, progress: ProgressFn, cancelled
         flips = torch.rand(len(train), generator=generator) < 0.5
         v = epoch % config.variants
         for start in range(0, len(train), config.batch_size):
-            check(cancelled)
+            state.check()
             idx = order[start:start + config.batch_size]
             x = inputs[v, idx].float().div_(255)
             y = targets[v, idx].float().div_(255)
@@ -342,21 +306,20 @@ def _train(config: CompletionConfig, log: LogFn, progress: ProgressFn, cancelled
             step += 1
             total += float(loss.detach()) * len(idx)
             seen += len(idx)
-            report(progress, 0.15 + 0.8 * step / steps)
-        log(f"epoch {epoch + 1}/{config.epochs}: loss {total / max(seen, 1):.4f}  "
-            f"({time.perf_counter() - t1:.0f} s, {time.perf_counter() - started:.0f} s in all)")
+            state.set_progress(0.15 + 0.8 * step / steps)
+        log(common.epoch_line("epoch", epoch, config.epochs, f"loss {total / max(seen, 1):.4f}",
+                              t1, started))
     model.eval()
     model.to(memory_format=torch.contiguous_format)
     seconds = time.perf_counter() - started
-    result = _write(model, config, spec, len(categories), len(train), heldout, Path(config.out),
-                    seconds)
-    report(progress, 1.0)
+    result = _write(model, config, len(data.categories), len(train), heldout, seconds,
+                    state.child(0.95, 1.0))
+    state.set_progress(1.0)
     h = result.heldout
     log(f"held-out ({h['drawings']} drawings, "
         f"{100 * h['fraction_strokes_removed']:.0f}% of strokes removed): "
         f"IoU model {h['iou_model']:.3f}  vs output=input {h['iou_baseline']:.3f}")
-    log(f"wrote {result.card_path} and {result.model_path} "
-        f"({result.model_path.stat().st_size / 1e6:.2f} MB) in {seconds / 60:.1f} min")
+    log(result.written())
     return result
 
 
@@ -370,78 +333,43 @@ def _loss(out: torch.Tensor, target: torch.Tensor, dice_weight: float) -> torch.
 
 def output_section(spec: RenderSpec) -> dict:
     """The card's [output]: what the generator's image means (documentation for people and UIs)."""
-    return {"size": spec.size, "channels": 1, "range": [0.0, 1.0], "ink": "light-on-dark",
-            "frame": "input"}
+    return common.output_section(spec)
 
 
-def _write(model: CompletionUNet, config: CompletionConfig, spec: RenderSpec, n_categories: int,
-           n_train: int, heldout: list[Sketch], out: Path, seconds: float) -> CompletionResult:
-    import tomli_w
+def _write(model: CompletionUNet, config: CompletionConfig, n_categories: int, n_train: int,
+           heldout: list[Sketch], seconds: float, state: TaskState) -> CompletionResult:
+    spec = config.spec
+    training = common.training_facts(
+        categories=n_categories, train_drawings=n_train, heldout_drawings=len(heldout),
+        heldout_split=" (the default classifier's split); never trained on",
+        removal=("per drawing, 4 removals rendered once: the last 1..n-1 strokes (75%) or a "
+                 "random subset (25%); one-stroke drawings lose the end of the stroke"),
+        variants=config.variants, epochs=config.epochs, seed=config.seed,
+        architecture=("U-Net, 3 poolings, two 3x3 conv + ReLU per level (BN folded), "
+                      "transposed-conv upsampling, channels " + "-".join(map(str, config.channels))
+                      + "; output = max(input ink, sigmoid(net))"),
+        parameters=sum(p.numel() for p in model.parameters()),
+        loss=(("BCE" if not config.dice_weight else f"BCE + {config.dice_weight:g} x soft Dice")
+              + (" against the full drawing's ink > 0.5" if config.binary_target
+                 else " against the full drawing's soft ink")),
+        seconds=seconds, machine=f"{config.threads} torch thread(s)",
+        command=(f"sketchstudio train completion --data DATA --out OUT --seed {config.seed} "
+                 f"--epochs {config.epochs}"))
+    card = common.model_card(
+        name=config.name, task=ModelTask.GENERATE.value,
+        description=("Sketch completion: a drawing with strokes removed in, the full "
+                     "drawing's ink out (same pixels as the input). Small U-Net trained by "
+                     f"SketchStudio on {n_train} real Quick, Draw! drawings of {n_categories} "
+                     f"categories. {common.CREDIT}."),
+        training=training, spec=spec, output=output_section(spec))
 
-    from ..models.card import CARD_FILENAME, load_card
-    from ..models.loader import load_card_model
+    def measure(loaded: Callable[[torch.Tensor], torch.Tensor]) -> tuple[dict, dict]:
+        result = evaluate_completion(loaded, spec, heldout, state=state)
+        return result, {"heldout_iou": result["iou_model"],
+                        "heldout_iou_output_equals_input": result["iou_baseline"],
+                        "heldout_fraction_strokes_removed": result["fraction_strokes_removed"],
+                        "heldout_drawings_evaluated": result["drawings"]}
 
-    out.mkdir(parents=True, exist_ok=True)
-    model_path = out / "model.pt"
-    card_path = out / CARD_FILENAME
-    tmp_model = out / f".model.{os.getpid()}.tmp.pt"
-    tmp_card = out / f".card.{os.getpid()}.tmp.toml"
-    n_params = sum(p.numel() for p in model.parameters())
-    card: dict[str, Any] = {   # the TOML card, sections of mixed types
-        "name": config.name,
-        "task": "generate",
-        "file": tmp_model.name,
-        "description": ("Sketch completion: a drawing with strokes removed in, the full "
-                        "drawing's ink out (same pixels as the input). Small U-Net trained by "
-                        f"SketchStudio on {n_train} real Quick, Draw! drawings of {n_categories} "
-                        f"categories. {CREDIT}."),
-        "credit": CREDIT,
-        "training": {
-            "data": "Quick, Draw! simplified drawings (shared/data/quickdraw/simplified)",
-            "credit": CREDIT,
-            "categories": n_categories,
-            "train_drawings": n_train,
-            "heldout_drawings": len(heldout),
-            "heldout_split": (f"per category, the {HELDOUT_PER_CATEGORY} drawings with the "
-                              "smallest sha256(key_id) (the default classifier's split); "
-                              "never trained on"),
-            "removal": ("per drawing, 4 removals rendered once: the last 1..n-1 strokes (75%) or a "
-                        "random subset (25%); one-stroke drawings lose the end of the stroke"),
-            "variants": config.variants,
-            "epochs": config.epochs,
-            "seed": config.seed,
-            "architecture": ("U-Net, 3 poolings, two 3x3 conv + ReLU per level (BN folded), "
-                             "transposed-conv upsampling, channels "
-                             + "-".join(map(str, config.channels))
-                             + "; output = max(input ink, sigmoid(net))"),
-            "parameters": n_params,
-            "loss": (("BCE" if not config.dice_weight
-                      else f"BCE + {config.dice_weight:g} x soft Dice")
-                     + (" against the full drawing's ink > 0.5" if config.binary_target
-                        else " against the full drawing's soft ink")),
-            "train_seconds": round(seconds, 1),
-            "torch": torch.__version__,
-            "machine": f"{platform.machine()} CPU, {config.threads} torch thread(s)",
-            "command": (f"sketchstudio train completion --data DATA --out OUT --seed {config.seed} "
-                        f"--epochs {config.epochs}"),
-        },
-        "output": output_section(spec),
-        "input": spec.to_dict(),
-    }
-    try:
-        export_torchscript(model, tmp_model)
-        tmp_card.write_text(tomli_w.dumps(card), encoding="utf-8")
-        loaded = load_card_model(load_card(tmp_card), "cpu", out.name)   # measure what ships
-        result = evaluate_completion(loaded, spec, heldout)
-        card["file"] = model_path.name
-        card["training"].update(
-            heldout_iou=result["iou_model"], heldout_iou_output_equals_input=result["iou_baseline"],
-            heldout_fraction_strokes_removed=result["fraction_strokes_removed"],
-            heldout_drawings_evaluated=result["drawings"])
-        os.replace(tmp_model, model_path)
-        tmp_card.write_text(tomli_w.dumps(card), encoding="utf-8")
-        os.replace(tmp_card, card_path)
-    finally:
-        tmp_model.unlink(missing_ok=True)
-        tmp_card.unlink(missing_ok=True)
-    return CompletionResult(card_path, model_path, result, seconds, card)
+    card_path, model_path, result = common.ship(model, card, Path(config.out), measure)
+    return CompletionResult(card_path=card_path, model_path=model_path, heldout=result,
+                            seconds=seconds, card=card)

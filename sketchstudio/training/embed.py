@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import platform
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,8 @@ from ..errors import UserError
 from ..fsutil import file_sha256
 from ..models.card import CARD_FILENAME, load_card
 from ..models.tasks import ModelTask
+from ..progress import TaskState
+from ..render import RenderSpec
 from ..sketch import Sketch
 from .data import (
     CREDIT,
@@ -33,6 +34,7 @@ from .data import (
     resolve_data_dir,
     split,
 )
+from .export import export_torchscript
 
 
 class Embedder(nn.Module):
@@ -58,11 +60,16 @@ class EmbedResult:
 
 
 def derive_embedding(source: str | Path, out: str | Path, data: str | Path | None = None,
-                     center: bool = True,
-                     log: Callable[[str], None] = lambda s: None) -> EmbedResult:
-    """Write out/card.toml + out/model.pt: the classifier's features as an embedding model."""
+                     center: bool = True, log: Callable[[str], None] | None = None,
+                     state: TaskState | None = None) -> EmbedResult:
+    """Write out/card.toml + out/model.pt: the classifier's features as an embedding model.
+
+    Long work (sketchstudio/progress.py): `state` receives the progress and is checked while the
+    data is read and between feature batches; `Cancelled` stops it before anything is written."""
     from ..models.loader import load_card_model
 
+    state = TaskState.coerce(state)
+    log = log or (lambda line: None)
     started = time.perf_counter()
     card = load_card(source)
     if card.task != ModelTask.CLASSIFY:
@@ -79,7 +86,10 @@ def derive_embedding(source: str | Path, out: str | Path, data: str | Path | Non
         sketches: list[Sketch] = []
         categories = available_categories(folder)
         chosen = set(card.labels)
-        for c in categories:
+        reading = state.child(0.0, 0.2)
+        for n, c in enumerate(categories):
+            reading.check()
+            reading.set_progress(n / len(categories))
             drawings = load_category(folder, c)
             # The classifier's held-out drawings stay unseen: they are the retrieval queries.
             kept = split(drawings, HELDOUT_PER_CATEGORY).train if c in chosen else drawings
@@ -87,7 +97,7 @@ def derive_embedding(source: str | Path, out: str | Path, data: str | Path | Non
         log(f"centring on the mean feature of {len(sketches)} training drawings "
             f"({len(categories)} categories; held-out drawings of the {len(chosen)} classes "
             "excluded)")
-        feats = _features(features, sketches, card.spec)
+        feats = _features(features, sketches, card.spec, state.child(0.2, 0.95))
         centre = torch.as_tensor(feats.mean(axis=0))
         n_centre = len(sketches)
     with torch.no_grad():
@@ -95,14 +105,13 @@ def derive_embedding(source: str | Path, out: str | Path, data: str | Path | Non
         dim = int(features(blank).shape[1])
     if centre is None:
         centre = torch.zeros(dim)
+    state.check()   # the last moment a cancel leaves nothing written
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model_path = out / "model.pt"
-    module = Embedder(features, centre).eval()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.save(torch.jit.script(module), str(model_path))
+    # Nothing to fold: the classifier's features were folded when it was exported.
+    export_torchscript(Embedder(features, centre).eval(), model_path, fold=lambda m: m)
     source_hash = file_sha256(card.file)
     seconds = time.perf_counter() - started
     card_data = {
@@ -137,16 +146,21 @@ def derive_embedding(source: str | Path, out: str | Path, data: str | Path | Non
     card_path = out / CARD_FILENAME
     card_path.write_text(tomli_w.dumps(card_data), encoding="utf-8")
     load_card(card_path)  # what we wrote must be a valid card
+    state.set_progress(1.0)
     log(f"wrote {model_path} and {card_path} ({dim}-d, {seconds:.1f} s)")
     return EmbedResult(card_path, model_path, dim, n_centre, seconds)
 
 
-def _features(features: nn.Module, sketches, spec, batch: int = 256) -> np.ndarray:
+def _features(features: nn.Module, sketches: list[Sketch], spec: RenderSpec, state: TaskState,
+              batch: int = 256) -> np.ndarray:
     from ..render import render_batch, to_model_input
 
     chunks = []
     with torch.no_grad():
         for i in range(0, len(sketches), batch):
+            state.check()
+            state.set_progress(i / len(sketches))
             x = to_model_input(render_batch(sketches[i:i + batch], spec), spec)
             chunks.append(features(x).float().numpy())
+    state.set_progress(1.0)
     return np.concatenate(chunks).astype(np.float64)

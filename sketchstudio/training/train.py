@@ -16,11 +16,9 @@ whether the rendering runs in a worker process or not.
 from __future__ import annotations
 
 import math
-import os
-import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +32,12 @@ from ..progress import TaskState
 from ..render import RenderSpec, render_ink, to_model_input
 from ..sketch import Sketch
 from ..sketch.augment import Augmenter
+from . import common
+from .common import LogFn, ModelResult
 from .data import (
     CREDIT,
     DEFAULT_CATEGORIES,
     HELDOUT_PER_CATEGORY,
-    RENDER_SPEC,
     available_categories,
     load_category,
     resolve_data_dir,
@@ -47,15 +46,11 @@ from .data import (
 from .evaluate import accuracy
 from .model import DEFAULT_CHANNELS, SketchCNN, export_torchscript
 
-LogFn = Callable[[str], None]
 
-
-@dataclass(frozen=True)
-class TrainConfig:
-    data: str | Path | None = None
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(common.BaseConfig):
     out: str | Path = "resources/models/default"
     categories: tuple[str, ...] = DEFAULT_CATEGORIES
-    seed: int = 0
     pretrain_epochs: int = 30
     epochs: int = 15
     batch_size: int = 64
@@ -65,27 +60,16 @@ class TrainConfig:
     label_smoothing: float = 0.1
     channels: tuple[int, ...] = DEFAULT_CHANNELS
     dropout: float = 0.3
-    size: int = RENDER_SPEC.size          # tests use a smaller input; the default model uses 64
     validation: int = 0                   # per category, carved from the training share (tuning)
     pretrain_repeat: int = 2              # the chosen categories' drawings, this often per epoch
     workers: int = 1                      # render processes beside the training process
-    threads: int = 1                      # torch threads of the training process
     augmenter: Augmenter = field(default_factory=Augmenter)
     name: str | None = None               # default: "Quick, Draw! CNN (N categories)"
 
-    @property
-    def spec(self) -> RenderSpec:
-        return replace(RENDER_SPEC, size=self.size)
 
-
-@dataclass
-class TrainResult:
-    card_path: Path
-    model_path: Path
-    heldout: dict[str, Any]
-    validation: dict[str, Any] | None
-    seconds: float
-    card: dict[str, Any]
+@dataclass(kw_only=True)
+class TrainResult(ModelResult):
+    validation: dict[str, Any] | None = None
 
 
 class AugmentedSketches(torch.utils.data.Dataset[tuple[torch.Tensor, int]]):
@@ -114,19 +98,8 @@ class AugmentedSketches(torch.utils.data.Dataset[tuple[torch.Tensor, int]]):
 
 def train_classifier(config: TrainConfig, log: LogFn | None = None,
                      state: TaskState | None = None) -> TrainResult:
-    """Train, export and measure the classifier of `config`.
-
-    Long work (sketchstudio/progress.py): `state` receives the progress and is checked for a
-    cancel between batches (`Cancelled` stops the run before anything is written)."""
-    state = TaskState.coerce(state)
-    log = log or (lambda line: None)
-    started = time.perf_counter()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, config.threads))
-    try:
-        return _train(config, log, state, started)
-    finally:
-        torch.set_num_threads(threads)
+    """Train, export and measure the classifier of `config` (long work: common.run_trainer)."""
+    return common.run_trainer(_train, config, log, state)
 
 
 def _train(config: TrainConfig, log: LogFn, state: TaskState, started: float) -> TrainResult:
@@ -212,8 +185,7 @@ def _train(config: TrainConfig, log: LogFn, state: TaskState, started: float) ->
     state.set_progress(1.0)
     log(f"held-out: top-1 {result.heldout['top1']:.3f}  top-3 {result.heldout['top3']:.3f} "
         f"({result.heldout['heldout']} drawings)")
-    log(f"wrote {result.card_path} and {result.model_path} "
-        f"({result.model_path.stat().st_size / 1e6:.2f} MB) in {seconds / 60:.1f} min")
+    log(result.written())
     return result
 
 
@@ -295,86 +267,54 @@ def _fit(model: SketchCNN, dataset: AugmentedSketches, config: TrainConfig, epoc
             correct += int((logits.argmax(1) == label).sum())
             total_loss += float(loss.detach()) * len(label)
             step_done()
-        log(f"{phase} epoch {epoch + 1}/{epochs}: loss {total_loss / max(seen, 1):.3f}  "
-            f"train acc {correct / max(seen, 1):.3f}  ({time.perf_counter() - t0:.0f} s, "
-            f"{time.perf_counter() - started:.0f} s in all)")
+        log(common.epoch_line(f"{phase} epoch", epoch, epochs,
+                              f"loss {total_loss / max(seen, 1):.3f}  "
+                              f"train acc {correct / max(seen, 1):.3f}", t0, started))
 
 
 def _write(model: SketchCNN, config: TrainConfig, categories: list[str], spec: RenderSpec,
            splits: dict[str, Any], pre_drawings: int, pre_categories: int, out: Path,
            seconds: float,
            validation: dict[str, Any] | None) -> TrainResult:
-    import tomli_w
+    card = _card(config, categories, spec, splits, pre_drawings, pre_categories, seconds,
+                 validation)
 
-    from ..models.card import CARD_FILENAME, load_card
-    from ..models.loader import load_card_model
-
-    out.mkdir(parents=True, exist_ok=True)
-    model_path = out / "model.pt"
-    card_path = out / CARD_FILENAME
-    # Written to temporary names first: a crash never leaves a card pointing at a half model.
-    tmp_model = out / f".model.{os.getpid()}.tmp.pt"
-    tmp_card = out / f".card.{os.getpid()}.tmp.toml"
-    try:
-        export_torchscript(model, tmp_model)
-        card = _card(config, categories, spec, splits, pre_drawings, pre_categories, seconds,
-                     validation, tmp_model.name)
-        tmp_card.write_text(tomli_w.dumps(card), encoding="utf-8")
-        # Measure the exported file, loaded the way the studio loads it.
-        loaded = load_card_model(load_card(tmp_card), "cpu", out.name)
+    def measure(loaded: SketchCNN) -> tuple[dict[str, Any], dict[str, Any]]:
         heldout = accuracy(loaded, spec, categories, {c: splits[c].heldout for c in categories})
-        card["file"] = model_path.name
-        card["training"].update(
-            heldout_top1=round(heldout["top1"], 4), heldout_top3=round(heldout["top3"], 4))
-        os.replace(tmp_model, model_path)
-        tmp_card.write_text(tomli_w.dumps(card), encoding="utf-8")
-        os.replace(tmp_card, card_path)
-    finally:
-        tmp_model.unlink(missing_ok=True)
-        tmp_card.unlink(missing_ok=True)
-    return TrainResult(card_path, model_path, heldout, validation, seconds, card)
+        return heldout, {"heldout_top1": round(heldout["top1"], 4),
+                         "heldout_top3": round(heldout["top3"], 4)}
+
+    card_path, model_path, heldout = common.ship(model, card, out, measure,
+                                                 export=export_torchscript)
+    return TrainResult(card_path=card_path, model_path=model_path, heldout=heldout,
+                       validation=validation, seconds=seconds, card=card)
 
 
 def _card(config: TrainConfig, categories: list[str], spec: RenderSpec, splits: dict[str, Any],
-          pre_drawings: int, pre_categories: int, seconds: float, validation: dict[str, Any] | None,
-          file_name: str) -> dict[str, Any]:
+          pre_drawings: int, pre_categories: int, seconds: float,
+          validation: dict[str, Any] | None) -> dict[str, Any]:
     n_train = sum(len(s.train) for s in splits.values())
-    n_heldout = sum(len(s.heldout) for s in splits.values())
-    training = {
-        "data": "Quick, Draw! simplified drawings (shared/data/quickdraw/simplified)",
-        "credit": CREDIT,
-        "categories": len(categories),
-        "train_drawings": n_train,
-        "heldout_drawings": n_heldout,
-        "heldout_split": (f"per category, the {HELDOUT_PER_CATEGORY} drawings with the smallest "
-                          "sha256(key_id); never used in training or pretraining"),
-        "pretrain_drawings": pre_drawings,
-        "pretrain_categories": pre_categories,
-        "pretrain_epochs": config.pretrain_epochs,
-        "epochs": config.epochs,
-        "seed": config.seed,
-        "architecture": ("SketchCNN: 7 conv 3x3 (5x5 stride-2 stem; BN folded) + ReLU, "
-                         "3 max-pools, global average pool, linear; channels "
-                         + "-".join(map(str, config.channels))),
-        "train_seconds": round(seconds, 1),
-        "torch": torch.__version__,
-        "machine": f"{platform.machine()} CPU, {config.threads} torch thread(s) + "
-                   f"{config.workers} render worker(s)",
-        "command": (f"sketchstudio train classifier --data DATA --out OUT --seed {config.seed} "
-                    f"--pretrain-epochs {config.pretrain_epochs} --epochs {config.epochs}"),
-    }
+    training = common.training_facts(
+        categories=len(categories), train_drawings=n_train,
+        heldout_drawings=sum(len(s.heldout) for s in splits.values()),
+        heldout_split="; never used in training or pretraining",
+        pretrain_drawings=pre_drawings, pretrain_categories=pre_categories,
+        pretrain_epochs=config.pretrain_epochs, epochs=config.epochs, seed=config.seed,
+        architecture=("SketchCNN: 7 conv 3x3 (5x5 stride-2 stem; BN folded) + ReLU, "
+                      "3 max-pools, global average pool, linear; channels "
+                      + "-".join(map(str, config.channels))),
+        seconds=seconds,
+        machine=f"{config.threads} torch thread(s) + {config.workers} render worker(s)",
+        command=(f"sketchstudio train classifier --data DATA --out OUT --seed {config.seed} "
+                 f"--pretrain-epochs {config.pretrain_epochs} --epochs {config.epochs}"))
     if validation is not None:
         training["validation_top1"] = round(validation["top1"], 4)
-    return {
-        "name": config.name or f"Quick, Draw! CNN ({len(categories)} categories)",
-        "task": ModelTask.CLASSIFY.value,
-        "file": file_name,
-        "labels": list(categories),
-        "description": (f"Small CNN trained by SketchStudio on {n_train} real Quick, Draw! "
-                        f"drawings of {len(categories)} categories"
-                        + (f" (pretrained on {pre_drawings} drawings of {pre_categories})"
-                           if pre_drawings else "") + f". {CREDIT}."),
-        "credit": CREDIT,
-        "training": training,
-        "input": spec.to_dict(),
-    }
+    card = common.model_card(
+        name=config.name or f"Quick, Draw! CNN ({len(categories)} categories)",
+        task=ModelTask.CLASSIFY.value,
+        description=(f"Small CNN trained by SketchStudio on {n_train} real Quick, Draw! "
+                     f"drawings of {len(categories)} categories"
+                     + (f" (pretrained on {pre_drawings} drawings of {pre_categories})"
+                        if pre_drawings else "") + f". {CREDIT}."),
+        training=training, spec=spec, labels=list(categories))
+    return card

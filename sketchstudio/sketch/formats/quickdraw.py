@@ -9,7 +9,7 @@ never read whole; the size limit applies to one line (one drawing).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -108,6 +108,25 @@ def iter_sketches(path: Path, watch: Watch = NO_WATCH) -> Iterator[Sketch]:
     for lineno, line in _records(path, watch):
         watch.check()
         yield _parse(path, lineno, line)
+
+
+def iter_indexed(path: Path, watch: Watch = NO_WATCH,
+                 on_bad: Callable[[int, SketchFileError], None] | None = None,
+                 ) -> Iterator[tuple[int, Sketch]]:
+    """(index, drawing) of every record. With `on_bad`, a record that cannot be read is handed to
+    `on_bad(index, error)` (the error names the line and what is wrong) and skipped, so one bad
+    line costs that drawing, not the rest of the file; the others keep their index (drawing N is
+    the file's Nth record, as `load` counts). Without it, the first bad record is raised."""
+    for index, (lineno, line) in enumerate(_records(path, watch)):
+        watch.check()
+        try:
+            sketch = _parse(path, lineno, line)
+        except SketchFileError as exc:
+            if on_bad is None:
+                raise
+            on_bad(index, exc)
+            continue
+        yield index, sketch
 
 
 def load(path: Path, index: int, watch: Watch = NO_WATCH) -> Sketch:

@@ -8,7 +8,9 @@ gallery's file suffixes all ask this registry, so a format registered here is of
 
 The module protocol: multi-drawing formats (HOLDS_MANY) provide `count(path, watch)`,
 `iter_sketches(path, watch)`, `load(path, index, watch)` and `write(file, sketches)`;
-single-drawing formats provide `read(path, watch)` and `write(file, sketch)`.
+single-drawing formats provide `read(path, watch)` and `write(file, sketch)`. A format with one
+record per drawing may also provide `iter_indexed(path, watch, on_bad)`, which reports a drawing it
+cannot read to `on_bad(index, error)` and goes on (`sketch.io.iter_drawings`; .ndjson does).
 """
 from __future__ import annotations
 

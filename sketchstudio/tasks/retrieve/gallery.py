@@ -79,34 +79,24 @@ def item_key(sketch: Sketch) -> str:
 
 def read_drawings(f: GalleryFile) -> tuple[list[tuple[GalleryItem, Sketch]], list[Skipped]]:
     """Every drawing of one file; a bad drawing (or a bad file) is skipped with its reason."""
-    from ...sketch.formats import quickdraw
-    from ...sketch.io import SketchFileError, iter_sketches
+    from ...sketch.io import SketchFileError, iter_drawings
 
     items: list[tuple[GalleryItem, Sketch]] = []
     skipped: list[Skipped] = []
     folder_word = _word_from_folder(f.rel)
 
-    def add(index: int, sketch: Sketch) -> None:
-        if not len(sketch):
-            skipped.append(Skipped(str(f.path), index, "empty drawing (no strokes)"))
-            return
-        word = sketch.metadata.get("word")
-        word = word if isinstance(word, str) and word else folder_word
-        items.append((GalleryItem(str(f.path), index, word, item_key(sketch)), sketch))
+    def bad(index: int, exc: SketchFileError) -> None:
+        skipped.append(Skipped(str(f.path), index, str(exc)))
 
     try:
-        if f.path.suffix.lower() == ".ndjson":
-            # Line by line, so one broken drawing costs that drawing, not the rest of the file.
-            for index, (lineno, line) in enumerate(quickdraw.records(f.path)):
-                try:
-                    sketch = quickdraw.parse_record(f.path, lineno, line)
-                except SketchFileError as exc:
-                    skipped.append(Skipped(str(f.path), index, str(exc)))
-                    continue
-                add(index, sketch)
-        else:
-            for index, sketch in enumerate(iter_sketches(f.path)):
-                add(index, sketch)
+        # One broken drawing (a bad .ndjson line) costs that drawing, not the rest of the file.
+        for index, sketch in iter_drawings(f.path, on_bad=bad):
+            if not len(sketch):
+                skipped.append(Skipped(str(f.path), index, "empty drawing (no strokes)"))
+                continue
+            word = sketch.metadata.get("word")
+            word = word if isinstance(word, str) and word else folder_word
+            items.append((GalleryItem(str(f.path), index, word, item_key(sketch)), sketch))
     except SketchFileError as exc:
         skipped.append(Skipped(str(f.path), None, str(exc)))
     except (OSError, ValueError) as exc:
