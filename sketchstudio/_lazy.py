@@ -2,9 +2,9 @@
 
 The studio imports `Attribution`, `RenderSpec`, `ModelTask`, ... while its window opens; the
 packages that define them also offer torch functions (`explain`, `render`, `load_model`). A package
-`__init__` names those in a table, and the first use of one imports the module that defines it:
-`from sketchstudio.explain import explain` works exactly as before, only later. Type checkers see
-the same names through `if TYPE_CHECKING:` imports in each `__init__`.
+`__init__` names those in one table (`lazy_package`), and the first use of one imports the module
+that defines it: `from sketchstudio.explain import explain` works exactly as before, only later.
+Type checkers see the same names through `if TYPE_CHECKING:` imports in each `__init__`.
 """
 from __future__ import annotations
 
@@ -40,6 +40,17 @@ def lazy_dir(namespace: Mapping[str, object], lazy: Iterable[str]) -> Callable[[
     for completion and `help`."""
     names = frozenset(lazy)
     return lambda: sorted(names.union(namespace))
+
+
+def lazy_package(namespace: Mapping[str, object], modules: Mapping[str, Iterable[str]]
+                 ) -> tuple[dict[str, str], Callable[[str], object], Callable[[], list[str]]]:
+    """The lazy names of the package whose `globals()` is `namespace`, in one table: `modules`
+    maps each submodule (relative, ".loader") to the names it defines, so a module is written
+    once, as in the package's `if TYPE_CHECKING:` imports. Returns (name -> submodule, the
+    package's `__getattr__`, its `__dir__`)."""
+    table = {name: module for module, names in modules.items() for name in names}
+    package = str(namespace["__name__"])
+    return table, lazy_getattr(package, table), lazy_dir(namespace, table)
 
 
 class _NamesOverSubmodules(types.ModuleType):

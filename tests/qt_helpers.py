@@ -59,6 +59,28 @@ def panel_of(window, panel_class):
     return next(p for p in window.panels if isinstance(p, panel_class))
 
 
+def window_with_house(make_window, card, qtbot=None):
+    """A shown window with `card` loaded and the demo house imported (one undoable edit); given
+    `qtbot`, once the house's explanation is shown."""
+    window = make_window(card)
+    if qtbot is None:
+        window.document.apply(house(), "Import")
+    else:
+        with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
+            window.document.apply(house(), "Import")
+    return window
+
+
+def assert_fits_1280_by_800(qtbot, window, panel, buttons) -> None:
+    """With the window at most 800 pixels high and `panel` in front, each of `buttons` is on
+    screen: its bottom edge is inside the panel's scroll viewport, no scrolling needed."""
+    qtbot.waitUntil(lambda: panel.isVisible() and window.height() <= 800, timeout=EXPLAIN_WAIT_MS)
+    viewport = panel.parentWidget()
+    for button in buttons:
+        bottom = button.mapTo(viewport, button.rect().bottomLeft()).y()
+        assert bottom <= viewport.height(), (button.text(), bottom, viewport.height())
+
+
 def open_with_model(make_window, card, qtbot, panel_class):
     """A window that loaded `card`; an embed/generate model brings its panel to the front."""
     window = make_window(None)

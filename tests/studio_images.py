@@ -11,6 +11,7 @@ SKETCHSTUDIO_UPDATE_REFERENCES=1, then LOOK at every PNG that changed before com
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,18 @@ def open_canvas(qtbot, width: int = 600, height: int = 600) -> SketchCanvas:
     qtbot.waitExposed(canvas)
     canvas.fit()
     return canvas
+
+
+def pen_canvas(qtbot, width: int = 600, height: int = 600) -> Iterator[SketchCanvas]:
+    """For a fixture (`yield from pen_canvas(qtbot)`): an open canvas with the pen in hand, its
+    tool and document released after the test."""
+    from sketchstudio.studio.tools import PenTool
+
+    view = open_canvas(qtbot, width, height)
+    view.set_tool(PenTool(view))
+    yield view
+    view.set_tool(None)
+    view.document.deleteLater()
 
 
 def rgb_array(image: QImage) -> np.ndarray:

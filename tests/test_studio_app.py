@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QMessageBox
-from qt_helpers import EXPLAIN_WAIT_MS, house
+from qt_helpers import EXPLAIN_WAIT_MS, house, window_with_house
 from studio_images import rgb_array
 
 from sketchstudio.models import builtin_models_dir
@@ -94,9 +94,7 @@ def test_screenshot_with_a_model_that_cannot_load_fails_in_one_line(tmp_path):
 
 def test_a_bad_model_shows_a_message_and_the_studio_keeps_running(make_window, tiny_card, tmp_path,
                                                                   qtbot):
-    window = make_window(tiny_card)
-    with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
-        window.document.apply(house(), "Import")
+    window = window_with_house(make_window, tiny_card, qtbot)
     good = window.last_result
     bad = model_zoo.make_model(tmp_path / "raises", behaviour="raises")
     with qtbot.waitSignal(window.modelError, timeout=EXPLAIN_WAIT_MS):
@@ -127,9 +125,7 @@ def test_no_model_at_all_says_how_to_add_one(make_window):
 
 def test_an_unparsable_file_shows_a_message_and_keeps_the_drawing(make_window, tiny_card, tmp_path,
                                                                   qtbot):
-    window = make_window(tiny_card)
-    with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
-        window.document.apply(house(), "Import")
+    window = window_with_house(make_window, tiny_card, qtbot)
     good = window.last_result
     garbage = tmp_path / "broken.ndjson"
     garbage.write_text('{"word": "cat", "drawing": [[[1, 2], [3]]]}\nnot json at all\n')

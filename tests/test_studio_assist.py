@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
-from qt_helpers import EXPLAIN_WAIT_MS, house, panel_of
+from qt_helpers import (
+    EXPLAIN_WAIT_MS,
+    assert_fits_1280_by_800,
+    house,
+    panel_of,
+    window_with_house,
+)
 
 from sketchstudio.models import load_model
 from sketchstudio.tasks.assist import assist
@@ -22,8 +28,7 @@ def run_assist(window, qtbot, panel, target="cat"):
 
 
 def test_hints_match_the_engine_and_preview_without_editing(make_window, wide_card, qtbot):
-    window = make_window(wide_card)
-    window.document.apply(house(), "Import")
+    window = window_with_house(make_window, wide_card)
     before = window.document.sketch
     panel = assist_panel(window)
     run_assist(window, qtbot, panel)
@@ -43,8 +48,7 @@ def test_hints_match_the_engine_and_preview_without_editing(make_window, wide_ca
 
 
 def test_accept_all_then_undo(make_window, wide_card, qtbot):
-    window = make_window(wide_card)
-    window.document.apply(house(), "Import")
+    window = window_with_house(make_window, wide_card)
     before = window.document.sketch
     panel = assist_panel(window)
     run_assist(window, qtbot, panel)
@@ -61,8 +65,7 @@ def test_accept_all_then_undo(make_window, wide_card, qtbot):
 
 
 def test_accept_one_stroke_moves_only_that_stroke(make_window, wide_card, qtbot):
-    window = make_window(wide_card)
-    window.document.apply(house(), "Import")
+    window = window_with_house(make_window, wide_card)
     before = window.document.sketch
     panel = assist_panel(window)
     run_assist(window, qtbot, panel)
@@ -83,9 +86,8 @@ def test_accept_one_stroke_moves_only_that_stroke(make_window, wide_card, qtbot)
 def test_assist_draws_in_the_tools_palette_and_fits_1280_by_800(make_window, wide_card, qtbot):
     from sketchstudio.studio import overlay
 
-    window = make_window(wide_card)
+    window = window_with_house(make_window, wide_card)
     window.resize(1280, 800)
-    window.document.apply(house(), "Import")
     panel = assist_panel(window)
     window.panel_tabs.setCurrentIndex(window.panels.index(panel))
     assert not panel.accept_button.isEnabled() and not panel.discard_button.isEnabled()
@@ -96,11 +98,8 @@ def test_assist_draws_in_the_tools_palette_and_fits_1280_by_800(make_window, wid
         assert layer.item("arrows").pen().color() == overlay.HINT
     if layer.has("halos"):
         assert layer.item("halos").pen().color() == overlay.RECONSIDER
-    qtbot.waitUntil(lambda: panel.isVisible() and window.height() <= 800, timeout=EXPLAIN_WAIT_MS)
-    viewport = panel.parentWidget()
-    for button in (panel.accept_button, panel.accept_one, panel.discard_button):
-        bottom = button.mapTo(viewport, button.rect().bottomLeft()).y()
-        assert bottom <= viewport.height(), (button.text(), bottom, viewport.height())
+    assert_fits_1280_by_800(qtbot, window, panel,
+                            (panel.accept_button, panel.accept_one, panel.discard_button))
     window.files.new_document()
     assert panel.result is None and layer.empty and panel.hint_list.count() == 0
 
@@ -122,3 +121,28 @@ def test_the_tools_palette_is_not_the_heat_scale():
         h = colour.hsvHue()
         assert all(min(abs(h - k), 360 - abs(h - k)) >= 30 for k in heat_hues), (colour.name(), h)
     assert overlay.SELECTION.hsvSaturation() < 40    # the selection halo is a neutral grey
+
+
+def test_only_the_panel_in_front_previews_and_its_words_are_plain(make_window, wide_card, qtbot):
+    """Assist's hints go from the canvas with its tab (they read as one picture with Attack's
+    arrows) and come back with it; probabilities never round to a 100% the model did not say."""
+    window = window_with_house(make_window, wide_card)
+    panel = assist_panel(window)
+    window.panel_tabs.setCurrentIndex(window.panels.index(panel))
+    run_assist(window, qtbot, panel)
+    layer = window.canvas.overlay("assist")
+    assert not layer.empty
+    window.panel_tabs.setCurrentIndex(window.panels.index(panel) + 1)
+    assert layer.empty and panel.result is not None
+    window.panel_tabs.setCurrentIndex(window.panels.index(panel))
+    assert not layer.empty
+    text = panel.summary.text()
+    assert "100%" not in text or panel.result.after == 1.0
+    assert "Without them" not in text and "reads it as" in text
+    items = [panel.hint_list.item(i).text() for i in range(panel.hint_list.count())]
+    assert all(t.startswith("Stroke ") and not t.startswith("Stroke 0") for t in items
+               if panel.result.hints)
+    # The three layer switches share one row under the list.
+    rows = {box.mapTo(panel, box.rect().topLeft()).y()
+            for box in (panel.show_moves, panel.show_against, panel.show_ink)}
+    assert len(rows) == 1

@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
-from qt_helpers import EXPLAIN_WAIT_MS, house, panel_of
+from qt_helpers import (
+    EXPLAIN_WAIT_MS,
+    assert_fits_1280_by_800,
+    house,
+    panel_of,
+    window_with_house,
+)
 
 from sketchstudio.models import load_model
 from sketchstudio.tasks.attack import attack
@@ -26,8 +32,7 @@ def run_attack(window, qtbot, panel, budget_percent=30.0, steps=12):
 
 
 def test_attack_previews_then_accept_is_one_undoable_edit(make_window, wide_card, qtbot):
-    window = make_window(wide_card)
-    window.document.apply(house(), "Import")
+    window = window_with_house(make_window, wide_card)
     before = window.document.sketch
     panel = attack_panel(window)
     run_attack(window, qtbot, panel)
@@ -53,8 +58,7 @@ def test_attack_previews_then_accept_is_one_undoable_edit(make_window, wide_card
 
 
 def test_the_panel_shows_what_the_engine_finds(make_window, wide_card, qtbot):
-    window = make_window(wide_card)
-    window.document.apply(house(), "Import")
+    window = window_with_house(make_window, wide_card)
     panel = attack_panel(window)
     run_attack(window, qtbot, panel, budget_percent=10.0)
     reference = attack(house(), load_model(str(wide_card), device="cpu"), budget=0.10,
@@ -64,8 +68,7 @@ def test_the_panel_shows_what_the_engine_finds(make_window, wide_card, qtbot):
 
 
 def test_an_edit_while_previewing_drops_the_stale_preview(make_window, wide_card, qtbot):
-    window = make_window(wide_card)
-    window.document.apply(house(), "Import")
+    window = window_with_house(make_window, wide_card)
     panel = attack_panel(window)
     run_attack(window, qtbot, panel)
     window.document.apply(window.document.sketch.remove_strokes([3]), "Delete")
@@ -75,8 +78,7 @@ def test_an_edit_while_previewing_drops_the_stale_preview(make_window, wide_card
 
 
 def test_cancelling_leaves_the_document_untouched(make_window, wide_card, qtbot):
-    window = make_window(wide_card)
-    window.document.apply(house(), "Import")
+    window = window_with_house(make_window, wide_card)
     before = window.document.sketch
     panel = attack_panel(window)
     panel.steps_spin.setValue(1000)
@@ -98,8 +100,7 @@ def test_an_empty_drawing_or_no_classifier_says_so(make_window, wide_card, qtbot
 
 def test_the_plot_has_axis_labels_whole_iterations_and_a_legend_beside_the_lines(make_window,
                                                                                 wide_card, qtbot):
-    window = make_window(wide_card)
-    window.document.apply(house(), "Import")
+    window = window_with_house(make_window, wide_card)
     panel = attack_panel(window)
     run_attack(window, qtbot, panel)
     item = panel.plot.getPlotItem()
@@ -120,8 +121,7 @@ def test_whole_step_gives_integer_ticks():
 
 
 def test_the_plot_is_cleared_on_discard_and_on_new(make_window, wide_card, qtbot):
-    window = make_window(wide_card)
-    window.document.apply(house(), "Import")
+    window = window_with_house(make_window, wide_card)
     panel = attack_panel(window)
     run_attack(window, qtbot, panel)
     assert panel.plot.rows
@@ -149,8 +149,7 @@ def test_nothing_to_accept_means_accept_is_disabled(make_window, wide_card, qtbo
 def test_the_attack_draws_in_the_tools_palette_not_the_heat_scale(make_window, wide_card, qtbot):
     from sketchstudio.studio import overlay
 
-    window = make_window(wide_card)
-    window.document.apply(house(), "Import")
+    window = window_with_house(make_window, wide_card)
     panel = attack_panel(window)
     run_attack(window, qtbot, panel)
     layer = window.canvas.overlay("attack")
@@ -164,8 +163,25 @@ def test_the_panel_fits_a_1280_by_800_window(make_window, wide_card, qtbot):
     window.resize(1280, 800)
     panel = attack_panel(window)
     window.panel_tabs.setCurrentIndex(window.panels.index(panel))
-    qtbot.waitUntil(lambda: panel.isVisible() and window.height() <= 800, timeout=EXPLAIN_WAIT_MS)
-    viewport = panel.parentWidget()
-    for button in (panel.accept_button, panel.discard_button, panel.run_button):
-        bottom = button.mapTo(viewport, button.rect().bottomLeft()).y()
-        assert bottom <= viewport.height(), (button.text(), bottom, viewport.height())
+    assert_fits_1280_by_800(qtbot, window, panel,
+                            (panel.accept_button, panel.discard_button, panel.run_button))
+
+
+def test_the_verdict_counts_renderings_and_the_limits_say_their_units(make_window, wide_card,
+                                                                      qtbot):
+    import re
+
+    window = window_with_house(make_window, wide_card)
+    panel = attack_panel(window)
+    assert panel.strokes_spin.text() == "all strokes"
+    steps = panel.steps_spin.text()
+    assert steps.startswith("at most ") and steps.endswith(" iterations")
+    run_attack(window, qtbot, panel)
+    result = panel.result
+    assert result is not None
+    verdict = panel.verdict.text()
+    if result.success:
+        match = re.search(r"in (\d+) of (\d+) slightly varied", verdict)
+        assert match and int(match.group(2)) == result.robust_renders
+        assert int(match.group(1)) == round(result.robust_success * result.robust_renders)
+    assert "card's rendering" not in panel.plot.getPlotItem().titleLabel.text

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QPointingDevice, QTabletEvent
 from PySide6.QtWidgets import QApplication
 from qt_helpers import drag, draw_line, house, scene_to_viewport
-from studio_images import open_canvas
+from studio_images import pen_canvas
 
 from sketchstudio.sketch import Sketch
 from sketchstudio.studio.tools import (
@@ -24,11 +24,7 @@ from sketchstudio.studio.tools import (
 
 @pytest.fixture
 def canvas(qtbot):
-    view = open_canvas(qtbot, 600, 600)
-    view.set_tool(PenTool(view))
-    yield view
-    view.set_tool(None)
-    view.document.deleteLater()
+    yield from pen_canvas(qtbot, 600, 600)
 
 
 def test_mouse_drawing_creates_strokes(canvas):

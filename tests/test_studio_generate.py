@@ -124,3 +124,15 @@ def test_clicking_a_filled_area_explains_that_area(make_window, fill_card, qtbot
     # The ghost is what the generator added, laid over the input square.
     panel.ghost_check.setChecked(True)
     assert window.canvas.overlay("generate").has("image")
+
+
+def test_the_region_words_name_the_method_as_users_read_it(make_window, fill_card, qtbot):
+    window, panel = open_generator(make_window, fill_card, qtbot)
+    assert panel.clear_button.text() == "Clear region"
+    window.document.apply(closed_square(), "Import")
+    qtbot.waitUntil(lambda: panel.output_sketch is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
+    with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
+        panel._clicked(24.5, 32.5)
+    text = panel.region_label.text()
+    assert "Clicked area" in text and "live:" not in text and "(Live: " in text
+    assert "e-0" not in text        # no scientific notation for a mean output in [0, 1]

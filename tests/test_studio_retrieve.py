@@ -46,8 +46,10 @@ def open_embedder(make_window, card, qtbot):
     return open_with_model(make_window, card, qtbot, RetrievePanel)
 
 
-def open_and_search(window, panel, path, qtbot):
-    window.document.apply(house(), "Import")
+def open_and_search(window, panel, path, qtbot, query=None):
+    """Draw `query` (default: the demo house), open the gallery at `path` and wait for the results
+    for the drawing."""
+    window.document.apply(house() if query is None else query, "Import")
     panel.open(path)
     qtbot.waitUntil(lambda: panel.found_sketch is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
 
@@ -123,9 +125,7 @@ def test_refine_is_one_undoable_edit(make_window, real_gallery, qtbot):
     assert expected.refined.dropped == (stray,)
     assert expected.top_before[0].word != "apple" and expected.top_after[0].word == "apple"
     window, panel = open_embedder(make_window, DEFAULT_EMBED, qtbot)
-    window.document.apply(query, "Import")
-    panel.open(real_gallery)
-    qtbot.waitUntil(lambda: panel.found_sketch is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
+    open_and_search(window, panel, real_gallery, qtbot, query)
     before = window.document.sketch
     depth = window.document.undo_stack.count()
     panel.results.item(1).setSelected(True)
@@ -150,9 +150,7 @@ def test_refine_with_nothing_stray_changes_nothing(make_window, real_gallery, qt
     apple = load_sketch(real_gallery / "apple.ndjson", 6)
     assert refine_query(apple, model, open_gallery(real_gallery, model)).refined.dropped == ()
     window, panel = open_embedder(make_window, DEFAULT_EMBED, qtbot)
-    window.document.apply(apple, "Import")
-    panel.open(real_gallery)
-    qtbot.waitUntil(lambda: panel.found_sketch is window.document.sketch, timeout=EXPLAIN_WAIT_MS)
+    open_and_search(window, panel, real_gallery, qtbot, apple)
     before = window.document.sketch
     depth = window.document.undo_stack.count()
     qtbot.waitUntil(lambda: not window.tasks.running, timeout=EXPLAIN_WAIT_MS)

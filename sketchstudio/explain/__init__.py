@@ -6,13 +6,13 @@ imported `sketchstudio.explain`, `from sketchstudio import explain` returns this
 must do what the documented function does.
 
 Importing the package does not import torch (the studio reads `Attribution` and the method
-registry while its window opens): the names in `_LAZY` are imported on first use.
+registry while its window opens): the names in the `lazy_package` table are imported on first use.
 """
 import sys
 import types
 from typing import TYPE_CHECKING, Any
 
-from .._lazy import lazy_dir, lazy_getattr
+from .._lazy import lazy_package
 from . import methods as _methods  # noqa: F401  (registers the built-in methods; torch-free)
 from .registry import AttributionMethod, get_method, method_label, method_names, register_method
 from .result import Attribution
@@ -30,18 +30,23 @@ __all__ = ["Attribution", "AttributionMethod", "ClassLogit", "ClassProbability",
            "method_names",
            "register_method", "resolve_target"]
 
-_LAZY = {"explain": ".api", "explain_sketch": ".entry", "DEFAULT_STEPS": ".problem",
-         "Problem": ".problem", "ClassLogit": ".objectives", "ClassProbability": ".objectives",
-         "resolve_target": ".objectives"}
-_lazy = lazy_getattr(__name__, _LAZY)
-__dir__ = lazy_dir(globals(), [*_LAZY, "METHODS"])
+_LAZY, _lazy_getattr, _lazy_dir = lazy_package(globals(), {
+    ".api": ("explain",),
+    ".entry": ("explain_sketch",),
+    ".problem": ("DEFAULT_STEPS", "Problem"),
+    ".objectives": ("ClassLogit", "ClassProbability", "resolve_target"),
+})
 
 
 def __getattr__(name: str) -> object:
     # The registry's names at the time of asking (a method registered later is in it).
     if name == "METHODS":
         return method_names()
-    return _lazy(name)
+    return _lazy_getattr(name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*_lazy_dir(), "METHODS"})
 
 
 class _CallablePackage(types.ModuleType):

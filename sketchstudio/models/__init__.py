@@ -1,11 +1,12 @@
 """Model cards, loading (TorchScript / torch.export, never pickles), the store, device choice.
 
 Importing the package does not import torch (the studio reads cards, the catalogue and
-`ModelTask` while its window opens): the names in `_LAZY` are imported on first use.
+`ModelTask` while its window opens): the names in the `lazy_package` table are imported on
+first use.
 """
 from typing import TYPE_CHECKING
 
-from .._lazy import lazy_dir, lazy_getattr
+from .._lazy import lazy_package
 from .card import CARD_FILENAME, ModelCard, load_card
 from .catalogue import ModelCatalogue, StoreEntry
 from .paths import builtin_models_dir, data_dir, resources_dir
@@ -25,11 +26,11 @@ __all__ = ["CARD_FILENAME", "EXPORT", "TASKS", "TORCHSCRIPT", "CheckResult",
            "detect_format", "load_card", "load_card_model", "load_model", "probe_forward",
            "probe_sketch", "resources_dir", "run_checks", "run_with_oom_fallback", "slugify"]
 
-_LAZY = {"CheckResult": ".checks", "probe_forward": ".checks", "probe_sketch": ".checks",
-         "run_checks": ".checks", "DeviceFallbackWarning": ".device", "choose_device": ".device",
-         "device_choices": ".device", "run_with_oom_fallback": ".device", "EXPORT": ".formats",
-         "TORCHSCRIPT": ".formats", "detect_format": ".formats", "LoadedModel": ".loader",
-         "load_card_model": ".loader", "load_model": ".loader", "ModelStore": ".store",
-         "slugify": ".store"}
-__getattr__ = lazy_getattr(__name__, _LAZY)
-__dir__ = lazy_dir(globals(), _LAZY)
+_LAZY, __getattr__, __dir__ = lazy_package(globals(), {
+    ".checks": ("CheckResult", "probe_forward", "probe_sketch", "run_checks"),
+    ".device": ("DeviceFallbackWarning", "choose_device", "device_choices",
+                "run_with_oom_fallback"),
+    ".formats": ("EXPORT", "TORCHSCRIPT", "detect_format"),
+    ".loader": ("LoadedModel", "load_card_model", "load_model"),
+    ".store": ("ModelStore", "slugify"),
+})

@@ -4,7 +4,7 @@ Calling this package is calling `render`, the README's `sketchstudio.render(...)
 imported `sketchstudio.render`, Python binds this sub-package to that name on `sketchstudio`.
 
 Importing the package does not import torch (the studio and the model cards read `RenderSpec`
-while the window opens): the names in `_LAZY` are imported on first use.
+while the window opens): the names in the `lazy_package` table are imported on first use.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
-from .._lazy import lazy_dir, lazy_getattr
+from .._lazy import lazy_package
 from .spec import RenderSpec
 
 if TYPE_CHECKING:
@@ -27,13 +27,12 @@ __all__ = ["Layout", "Placed", "RenderSpec", "StrokeInk", "dense_ink_image", "in
            "rasterise", "render", "render_batch", "render_ink", "save_png", "stroke_ink",
            "to_model_input"]
 
-_LAZY = {"render_batch": ".batch", "ink_to_gray": ".images", "save_png": ".images",
-         "Placed": ".pipeline", "place": ".pipeline", "rasterise": ".pipeline",
-         "render": ".pipeline", "render_ink": ".pipeline", "to_model_input": ".pipeline",
-         "Layout": ".raster", "StrokeInk": ".raster", "dense_ink_image": ".raster",
-         "stroke_ink": ".raster"}
-__getattr__ = lazy_getattr(__name__, _LAZY)
-__dir__ = lazy_dir(globals(), _LAZY)
+_LAZY, __getattr__, __dir__ = lazy_package(globals(), {
+    ".batch": ("render_batch",),
+    ".images": ("ink_to_gray", "save_png"),
+    ".pipeline": ("Placed", "place", "rasterise", "render", "render_ink", "to_model_input"),
+    ".raster": ("Layout", "StrokeInk", "dense_ink_image", "stroke_ink"),
+})
 
 
 class _CallablePackage(types.ModuleType):

@@ -227,3 +227,12 @@ def build_tool_bars(window: QMainWindow, actions: dict[str, QAction],
             bar.addAction(actions[entry])
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
     return bar
+
+
+def refresh_icons(actions: dict[str, QAction], tool_actions: dict[str, QAction]) -> None:
+    """Draw every icon again in the palette's colours (after the theme changed)."""
+    for spec in ACTIONS:
+        if spec.icon:
+            actions[spec.key].setIcon(icon(spec.icon))
+    for cls in TOOLS:
+        tool_actions[cls.id].setIcon(icon(cls.icon))

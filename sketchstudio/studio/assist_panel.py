@@ -13,13 +13,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QLabel, QListWidget, QListWidgetItem, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QWidget,
+)
 
 from ..progress import TaskState
 from ..sketch import Sketch
 from ..tasks.displacement import flat_points
-from .numbers import stroke_number
-from .overlay import HINT, HINT_GHOST, RECONSIDER, RECONSIDER_TEXT
+from .numbers import format_probability, format_value, stroke_number
+from .overlay import HINT, HINT_GHOST, RECONSIDER, RECONSIDER_TEXT, Overlay
 from .panels import Studio
 from .tool_panel import ToolPanel
 
@@ -34,19 +42,14 @@ class AssistPanel(ToolPanel):
     title = "Assist"
     overlay_name = "assist"
     run_text = "Suggest hints"
-    any_class_text = "Predicted class"
+    heading = "Assisted drawing"
+    intro = ("Small moves, strokes to reconsider and where ink would help, so the model sees "
+             "what you mean.")
+    target_tip = "The class you mean to draw (type to search)"
 
     def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
         super().__init__(studio, parent)
-        self.add_intro("Assisted drawing", "Small moves, strokes to reconsider and where ink would "
-                       "help, so the model sees what you mean.")
-        self.add_form()
-        self.class_combo.setToolTip("The class you mean to draw")
-        self.add_run_row()
-        self.add_rule()
-        self.summary = QLabel("—")
-        self.summary.setWordWrap(True)
-        self.layout_.addWidget(self.summary)
+        self.summary = self.add_run_and_verdict()
         # Accepting sits right under the verdict, so it never falls below the fold at 1280x800.
         self.accept_one = QPushButton("Accept this stroke")
         self.accept_one.setToolTip("Accept only the selected stroke's move")
@@ -62,13 +65,23 @@ class AssistPanel(ToolPanel):
         self.hint_list.itemDoubleClicked.connect(lambda _item: self.accept_selected())
         self.hint_list.itemSelectionChanged.connect(self._hint_selected)
         self.layout_.addWidget(self.hint_list)
-        self.show_moves = QCheckBox("Moves (arrows and adjusted strokes)")
-        self.show_against = QCheckBox("Strokes that argue against the target")
-        self.show_ink = QCheckBox("Where new ink would help")
+        # What the canvas shows, on one row (three rows pushed the last below the fold at
+        # 1280x800); the tooltips say what each layer is.
+        self.show_moves = QCheckBox("Moves")
+        self.show_moves.setToolTip("Arrows from each point to where it moves, and the adjusted "
+                                   "strokes")
+        self.show_against = QCheckBox("Against")
+        self.show_against.setToolTip("Halos around the strokes that argue against the target")
+        self.show_ink = QCheckBox("Ink")
+        self.show_ink.setToolTip("Where new ink would help (shaded)")
+        show_row = QHBoxLayout()
+        show_row.addWidget(QLabel("Show"))
         for box in (self.show_moves, self.show_against, self.show_ink):
             box.setChecked(True)
             box.toggled.connect(lambda _on: self._draw_overlay())
-            self.layout_.addWidget(box)
+            show_row.addWidget(box)
+        show_row.addStretch(1)
+        self.layout_.addLayout(show_row)
         self.layout_.addStretch(1)
         self.on_model(studio.state.model)
 
@@ -91,29 +104,24 @@ class AssistPanel(ToolPanel):
     def show_result(self, sketch: Sketch, result: AssistResult) -> None:
         moves = [h for h in result.hints if h.kind == "move"]
         against = [h for h in result.hints if h.kind == "against"]
+        p = format_probability
         gain = result.after - result.before
-        notes = ("<br>" + "<br>".join(result.notes)) if result.notes else ""
+        # The engine's notes are asides: muted, on their own line, starting with a capital.
+        notes = "".join(f'<br><span style="color: gray">{n[:1].upper()}{n[1:]}</span>'
+                        for n in result.notes)
         self.summary.setText(
-            f"<b>{result.target}</b>: {result.before:.0%} now → <b>{result.after:.0%}</b> with "
-            f"every move ({gain:+.0%}, measured by re-rendering; {result.robust_before:.0%} → "
-            f"{result.robust_after:.0%} averaged over {result.robust_renders} slightly varied "
-            f"renderings). Without them the model reads {result.predicted}." + notes)
+            f"<b>{result.target}</b>: {p(result.before)} now → <b>{p(result.after)}</b> with "
+            f"every move ({gain * 100:+.0f} points); {p(result.robust_before)} → "
+            f"{p(result.robust_after)} averaged over {result.robust_renders} slightly varied "
+            f"renderings. As drawn, the model reads it as {result.predicted}." + notes)
         self.hint_list.clear()
         for hint in moves:
             v = hint.values
-            item = QListWidgetItem(f"Stroke {stroke_number(hint.stroke)}: move (up to "
-                                   f"{v['max_displacement']:.1%}) → {v['after']:.0%} alone "
-                                   f"({v['gain']:+.0%})")
-            item.setForeground(HINT)
-            item.setData(Qt.ItemDataRole.UserRole, (hint.stroke, "move"))
-            self.hint_list.addItem(item)
+            self._add_hint(hint.stroke, "move", f"move (up to {v['max_displacement']:.1%}) → "
+                           f"{p(v['after'])} alone ({v['gain'] * 100:+.0f} points)")
         for hint in against:
-            item = QListWidgetItem(f"Stroke {stroke_number(hint.stroke)}: argues against "
-                                   f"{result.target} "
-                                   f"(P-SLA {hint.values['sla']:+.3g})")
-            item.setForeground(RECONSIDER_TEXT)
-            item.setData(Qt.ItemDataRole.UserRole, (hint.stroke, "against"))
-            self.hint_list.addItem(item)
+            self._add_hint(hint.stroke, "against", f"argues against {result.target} "
+                           f"(P-SLA {format_value(hint.values['sla'])})")
         if not result.hints:
             self.hint_list.addItem("No hint: nothing within the budget raises the target.")
         self.accept_button.setEnabled(bool(moves))
@@ -124,13 +132,13 @@ class AssistPanel(ToolPanel):
         self._draw_overlay()
         self._hint_selected()
 
-    def _draw_overlay(self) -> None:
-        layer = self.studio.overlay(self.overlay_name)
-        layer.clear()
-        result: AssistResult | None = self.result
-        sketch = self.result_sketch
-        if result is None or sketch is None:     # both are set (and cleared) together
-            return
+    def _add_hint(self, stroke: int, kind: str, text: str) -> None:
+        item = QListWidgetItem(f"Stroke {stroke_number(stroke)}: {text}")
+        item.setForeground(HINT if kind == "move" else RECONSIDER_TEXT)
+        item.setData(Qt.ItemDataRole.UserRole, (stroke, kind))
+        self.hint_list.addItem(item)
+
+    def draw_preview(self, layer: Overlay, result: AssistResult, sketch: Sketch) -> None:
         moved = [h.stroke for h in result.hints if h.kind == "move"]
         if self.show_moves.isChecked() and moved:
             edited = result.apply(moved)

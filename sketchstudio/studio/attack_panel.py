@@ -17,7 +17,8 @@ from ..progress import TaskState
 from ..sketch import Sketch
 from ..tasks.displacement import apply as apply_displacement
 from ..tasks.displacement import flat_points, split
-from .overlay import ATTACK, ATTACK_ARROWS
+from .numbers import format_probability
+from .overlay import ATTACK, ATTACK_ARROWS, Overlay
 from .panels import Studio
 from .plots import _style
 from .tool_panel import ToolPanel
@@ -49,7 +50,7 @@ class IterationPlot(pg.PlotWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        _style(self, "Probability per iteration (card's rendering)")
+        _style(self, "Probability at each iteration")
         item = self.getPlotItem()
         item.setLabel("left", "probability", **{"font-size": "8pt", "color": "#50525a"})
         item.setLabel("bottom", "iteration", **{"font-size": "8pt", "color": "#50525a"})
@@ -111,38 +112,37 @@ class IterationPlot(pg.PlotWidget):
             for name, colour in self.legend_entries()))
 
 
+def _spin(low: int, high: int, prefix: str, suffix: str, tip: str) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setPrefix(prefix)
+    spin.setSuffix(suffix)
+    spin.setToolTip(tip)
+    return spin
+
+
 class AttackPanel(ToolPanel):
     title = "Attack"
     overlay_name = "attack"
     run_text = "Find an edit that flips it"
     any_class_text = "Any other class (untargeted)"
+    heading = "Adversarial edit"
+    intro = "Moves points, at most the budget each, until the model decides differently."
+    target_tip = "The class to push toward; untargeted: any class but the current one will do"
 
     def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
         super().__init__(studio, parent)
-        self.add_intro("Adversarial edit", "Moves points, at most the budget each, until the "
-                       "model decides differently.")
-        form = self.add_form()
-        self.class_combo.setToolTip("Untargeted: any class but the current one will do")
-        self.strokes_spin = QSpinBox()
-        self.strokes_spin.setRange(0, 10_000)
+        self.strokes_spin = _spin(0, 10_000, "", " strokes", "Only the strokes with the largest "
+                                  "|SLA| may move (0: all strokes)")
         self.strokes_spin.setSpecialValueText("all strokes")
-        self.strokes_spin.setToolTip("Only the strokes with the largest |SLA| may move "
-                                     "(0: all strokes)")
-        self.steps_spin = QSpinBox()
-        self.steps_spin.setRange(1, 1000)
-        self.steps_spin.setPrefix("steps ")
-        self.steps_spin.setToolTip("Gradient steps at most; it stops as soon as the decision "
-                                   "flips robustly")
+        self.steps_spin = _spin(1, 1000, "at most ", " iterations", "Gradient steps at most; it "
+                                "stops as soon as the decision flips robustly")
         # Strokes and steps share a row: the panel must fit a 1280x800 screen.
         row = QHBoxLayout()
         row.addWidget(self.strokes_spin, 1)
         row.addWidget(self.steps_spin, 1)
-        form.addRow("Strokes", row)
-        self.add_run_row()
-        self.add_rule()
-        self.verdict = QLabel("—")
-        self.verdict.setWordWrap(True)
-        self.layout_.addWidget(self.verdict)
+        self.form.addRow("Limits", row)
+        self.verdict = self.add_run_and_verdict()
         # Accepting sits right under the verdict, so it never falls below the fold at 1280x800.
         self.show_arrows = QCheckBox("Arrows")
         self.show_arrows.setToolTip("Show an arrow from every point to where it moves")
@@ -211,12 +211,14 @@ class AttackPanel(ToolPanel):
 
     def show_result(self, sketch: Sketch, result) -> None:
         labels = result.labels
-        before = f"{labels[result.original_index]} ({result.original_prob:.0%})"
-        after = f"{labels[result.adversarial_index]} ({result.adversarial_prob:.0%})"
+        before = f"{labels[result.original_index]} ({format_probability(result.original_prob)})"
+        after = (f"{labels[result.adversarial_index]} "
+                 f"({format_probability(result.adversarial_prob)})")
         if result.success:
-            self.verdict.setText(f"<b>Flipped</b>: {before} → {after}; also in "
-                                 f"{result.robust_success:.0%} of {result.robust_renders} "
-                                 "slightly varied renderings")
+            # A count, not a percentage of a handful: "in 15 of 16", never "in 94% of 16".
+            flipped = round(result.robust_success * result.robust_renders)
+            self.verdict.setText(f"<b>Flipped</b>: {before} → {after}; also in {flipped} of "
+                                 f"{result.robust_renders} slightly varied renderings")
         else:
             self.verdict.setText(f"<b>Not flipped</b> within {result.budget:.1%}: still {after}")
         self.details.setText(
@@ -229,13 +231,7 @@ class AttackPanel(ToolPanel):
         self.accept_button.setEnabled(bool(result.success and result.strokes_changed))
         self._draw_overlay()
 
-    def _draw_overlay(self) -> None:
-        layer = self.studio.overlay(self.overlay_name)
-        layer.clear()
-        result: AttackResult | None = self.result
-        sketch = self.result_sketch
-        if result is None or sketch is None:     # both are set (and cleared) together
-            return
+    def draw_preview(self, layer: Overlay, result: AttackResult, sketch: Sketch) -> None:
         starts = flat_points(sketch)
         moved = [k for k, part in enumerate(split(result.displacement, sketch)) if part.any()]
         layer.set_ghost([result.edited.strokes[k].points for k in moved], ATTACK)

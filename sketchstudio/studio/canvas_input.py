@@ -144,7 +144,14 @@ class InputView(PageView):
         if event.buttons() == Qt.MouseButton.NoButton:
             self._set_hover(self.hover_text(self.mapToScene(event.position().toPoint())))
         if not self._tool_took(event, "move"):
+            scrolled = self._scroll_position()
             super().mouseMoveEvent(event)
+            if (self.dragMode() == QGraphicsView.DragMode.ScrollHandDrag
+                    and self._scroll_position() != scrolled):
+                self.user_view = True   # the pan tool's hand drag moved the view: keep it
+
+    def _scroll_position(self) -> tuple[int, int]:
+        return self.horizontalScrollBar().value(), self.verticalScrollBar().value()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.MiddleButton and self._pan_from is not None:

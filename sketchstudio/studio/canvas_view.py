@@ -1,5 +1,8 @@
 """The canvas's view of its scene: a page, zoom (wheel, buttons, fit) and pan (drag, buttons).
 
+The view stays fitted to the page as the window is resized until the user zooms or pans; from
+then on resizing keeps their view (centre and zoom) until Fit (or New, Open) fits it again.
+
 `PageView` is the part of the canvas that knows about the page and the view transform and nothing
 about strokes or tools; `SketchCanvas` (canvas.py) builds on it.
 """
@@ -42,7 +45,8 @@ class PageView(QGraphicsView):
         self.page_shadow = self.sheet.shadow
         self.hint = self.sheet.hint
         self.subhint = self.sheet.subhint
-        self._fitted_once = False
+        # True once the user zoomed or panned: resizing then keeps their view instead of fitting.
+        self.user_view = False
 
     # --- page ------------------------------------------------------------------------------------
     def _follow_page(self, sketch: Sketch) -> None:
@@ -72,6 +76,7 @@ class PageView(QGraphicsView):
         event.accept()
 
     def zoom_by(self, factor: float) -> None:
+        self.user_view = True
         current = self.zoom
         target = min(max(current * factor, MIN_ZOOM), MAX_ZOOM)
         if math.isclose(target, current):
@@ -94,7 +99,8 @@ class PageView(QGraphicsView):
         self.zoom_about_centre(1 / ZOOM_STEP)
 
     def fit(self) -> None:
-        """The whole page in view, with a little air around it."""
+        """The whole page in view, with a little air around it; it stays fitted on resize."""
+        self.user_view = False
         r = self.sheet.rect
         pad = max(r.width(), r.height()) * 0.06
         target = r.adjusted(-pad, -pad, pad, pad)
@@ -109,12 +115,14 @@ class PageView(QGraphicsView):
 
     # --- pan -------------------------------------------------------------------------------------
     def pan_by(self, dx: float, dy: float) -> None:
+        self.user_view = True
         h, v = self.horizontalScrollBar(), self.verticalScrollBar()
         h.setValue(int(h.value() - dx))
         v.setValue(int(v.value() - dy))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if not self._fitted_once or self._is_empty():
+        # An untouched view follows the window, so a drawing never sits cut off after the window
+        # shrinks; an empty page always does (there is no view of a drawing to keep).
+        if not self.user_view or self._is_empty():
             self.fit()
-            self._fitted_once = self.viewport().width() > 10

@@ -12,7 +12,7 @@ worker would explain with whichever model it holds by then, with settings meant 
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -24,6 +24,9 @@ from .document import StudioDocument
 from .heat import HeatMap
 from .state import StudioState
 from .worker import CURVE_MAX_STROKES, ExplainRequest, ExplainWorker, ModelInfo
+
+if TYPE_CHECKING:
+    from .model_controller import ModelController
 
 # Show the progress bar for live explanations only when they take noticeably long.
 PROGRESS_DELAY_MS = 400
@@ -113,6 +116,11 @@ class ExplainController(QObject):
         self.curve_pending = False
         self.forgotten.emit()
         self.schedule()
+
+    def follow_models(self, models: ModelController) -> None:
+        """A model on its way ends the job of the old one; a failed load keeps the old one."""
+        models.loading.connect(self.model_loading)
+        models.failed.connect(self.model_failed)
 
     def model_loading(self, _name: str = "") -> None:
         """Another model is on its way: the running job belongs to the old one."""

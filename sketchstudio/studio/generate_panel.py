@@ -12,14 +12,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..explain import Attribution
+from ..explain.registry import method_label
 from ..models.tasks import ModelTask
 from ..progress import TaskState
 from ..sketch import Sketch
+from .follow import FollowUp
+from .numbers import format_value
 from .overlay import rgba_image
 from .panels import Studio, TaskPanel, _heading, _rule
 from .worker import ModelInfo
@@ -157,7 +160,6 @@ class GeneratePanel(TaskPanel):
         self.region: Region | None = None
         self.region_mask: np.ndarray | None = None
         self.clicked_at: tuple[float, float] | None = None   # the pixel a clicked area holds
-        self._pending = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
         layout.setSpacing(6)
@@ -170,7 +172,7 @@ class GeneratePanel(TaskPanel):
         self.whole_button = QPushButton("Whole image")
         self.whole_button.setToolTip("Explain the mean of the whole output")
         self.whole_button.clicked.connect(self.explain_whole)
-        self.clear_button = QPushButton("No region")
+        self.clear_button = QPushButton("Clear region")
         self.clear_button.setToolTip("Stop explaining: plain ink on the canvas")
         self.clear_button.clicked.connect(lambda: self.set_region(None))
         row.addWidget(self.whole_button)
@@ -192,38 +194,25 @@ class GeneratePanel(TaskPanel):
         self.stats.setWordWrap(True)
         layout.addWidget(self.stats)
         layout.addStretch(0)
-        # Generation follows the drawing, coalesced: one run per event-loop turn of edits, and
-        # while another task runs, one run when it ends (busyChanged), never a retry loop.
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.refresh)
-        studio.tasks.busyChanged.connect(self._tasks_busy)
+        # Generation follows the drawing, coalesced (follow.py).
+        self.follow = FollowUp(studio.tasks, self._generate, self)
         self.on_model(studio.state.model)
-
-    def _active(self) -> bool:
-        info = self.studio.state.model
-        return info is not None and info.task == ModelTask.GENERATE
 
     # --- generating ------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Run the generator on the current drawing (in the worker)."""
-        if not self._active():
+        if self.active():
+            self.follow.fire()
+
+    def _generate(self) -> None:
+        if not self.active():      # a new model since it was asked for
             return
-        if self.studio.tasks.running:
-            self._pending = True      # a tool is busy: run once it ends
-            return
-        self._pending = False
         sketch = self.studio.document.sketch
         from ..tasks.generate import generate
 
         self.studio.tasks.run("Generate", lambda model, progress, cancelled: generate(
                                  sketch, model, TaskState.from_callables(progress, cancelled)),
                              lambda result: self._generated(sketch, result), quiet=True)
-
-    def _tasks_busy(self, busy: bool) -> None:
-        if not busy and self._pending:
-            self._timer.start()
 
     def _generated(self, sketch: Sketch, result: GenerationResult) -> None:
         if sketch is not self.studio.document.sketch:
@@ -317,7 +306,7 @@ class GeneratePanel(TaskPanel):
     def on_model(self, info: ModelInfo | None) -> None:
         self.output = self.output_sketch = None
         self.region, self.region_mask, self.clicked_at = None, None, None
-        self._pending = False
+        self.follow.forget()
         self.view.set_image(None)
         self.view.set_region(None)
         self.studio.overlay("generate").clear()
@@ -329,11 +318,11 @@ class GeneratePanel(TaskPanel):
         self.stats.setText("" if active else "Works with generator models: choose one in the "
                            "model list, e.g. default-generate.")
         if active:
-            self._timer.start()
+            self.follow.request()
 
     def on_document(self, sketch: Sketch) -> None:
-        if self._active():
-            self._timer.start()
+        if self.active():
+            self.follow.request()
 
     def on_explanation(self, sketch: Sketch, result: Attribution) -> None:
         from ..tasks.generate import RegionMean  # imported by now: it made the result
@@ -347,7 +336,8 @@ class GeneratePanel(TaskPanel):
         positive = np.clip(np.asarray(result.strokes, dtype=float), 0.0, None)
         top_share = float(positive.max() / positive.sum()) if positive.sum() > 0 else None
         self.region_label.setText(
+            # A mean output lies in [0, 1]: three decimals, never "6.53e-05" for a blank canvas.
             f"{where}: mean {result.score_full:.3f} (blank canvas {result.score_blank:.3f}); "
-            f"strokes account for {total:+.3f}"
+            f"strokes account for {format_value(total)}"
             + (f", the reddest stroke for {top_share:.0%} of what helps" if top_share else "")
-            + f" ({result.method}). Red strokes made it, blue ones held it back.")
+            + f" ({method_label(result.method)}). Red strokes made it, blue ones held it back.")

@@ -1,35 +1,25 @@
 """Small line icons drawn with QPainter (no image files to ship or theme).
 
-Line work takes the application palette's text colour when the icon is made, so icons made after
-a theme change (style.py) read on a dark tool bar too; the window makes them again on a change.
+Line work is drawn in one colour, the theme's (style.icon_colour): dark grey vanishes on dark tool
+bars, so the window sets the colour and makes its icons again when the theme changes.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import (
-    QColor,
-    QGuiApplication,
-    QIcon,
-    QPainter,
-    QPainterPath,
-    QPalette,
-    QPen,
-    QPixmap,
-    QPolygonF,
-)
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 
-STROKE = QColor(52, 56, 66)     # without an application (no palette yet)
 ACCENT = QColor(178, 24, 43)
+_line = QColor(52, 56, 66)      # the light theme's; set_line_colour follows the theme
 
 
-def _line_colour() -> QColor:
-    if QGuiApplication.instance() is None:
-        return STROKE
-    return QGuiApplication.palette().color(QPalette.ColorRole.WindowText)
+def set_line_colour(colour: str | QColor) -> None:
+    """The colour of the line work of icons made from now on."""
+    global _line
+    _line = QColor(colour)
 
 
 def _pen(colour: QColor | None = None, width: float = 1.8) -> QPen:
-    return QPen(colour if colour is not None else _line_colour(), width, Qt.PenStyle.SolidLine,
+    return QPen(colour if colour is not None else _line, width, Qt.PenStyle.SolidLine,
                 Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
 
 

@@ -13,17 +13,17 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
 from ..explain import Attribution
 from ..sketch import Sketch
-from ..sketch.formats import Document
 from . import actions as commands
 from .canvas import SketchCanvas
 from .document import StudioDocument
 from .explain_controller import ExplainController
 from .file_controller import FileController
+from .icons import set_line_colour
 from .model_box import ModelBox
 from .model_controller import ModelController
 from .overlay import Overlay
@@ -33,7 +33,7 @@ from .plots import PlotsPanel
 from .settings import MemorySettings, StudioSettings
 from .state import StudioState
 from .status_bar import StudioStatusBar
-from .style import apply_theme
+from .style import apply_theme, canvas_backdrop, icon_colour
 from .task_runner import TaskRunner
 from .tools import TOOLS
 from .window_layout import clamp_to_screen, panel_dock, plots_dock
@@ -105,6 +105,8 @@ class MainWindow(QMainWindow):
             "@docks": lambda m: m.addActions([self.panels_dock.toggleViewAction(),
                                               self.plots_dock.toggleViewAction()])})
         self._connect()
+        self.theme.schemeChanged.connect(self._follow_scheme)
+        self._follow_scheme(self.theme.scheme)
         self.worker.start()
 
         self.autosave = None    # crash journal (studio/autosave.py), real sessions only
@@ -167,7 +169,9 @@ class MainWindow(QMainWindow):
         plots.targetClicked.connect(state.set_target)
         canvas.filesDropped.connect(files.open_dropped)
 
-        status.observe(explainer, tasks)
+        status.observe(explainer, tasks, models)
+        explainer.follow_models(models)
+        tasks.follow_models(models)
         explainer.explained.connect(self._show_explanation)
         explainer.explanationShown.connect(self.explanationShown)
         explainer.curveReady.connect(
@@ -179,15 +183,12 @@ class MainWindow(QMainWindow):
         for panel in self.panels:
             explainer.busyChanged.connect(panel.on_busy)
             explainer.explained.connect(lambda s, r, _h, p=panel: p.on_explanation(s, r))
+            models.loading.connect(lambda _name, p=panel: p.on_model_loading(True))
+            models.failed.connect(lambda _message, p=panel: p.on_model_loading(False))
 
         tasks.failed.connect(lambda name, message: self.show_error(f"{name} failed: {message}",
                                                                    name))
 
-        models.loading.connect(explainer.model_loading)
-        models.loading.connect(lambda _name: tasks.hold_model_work())
-        models.loaded.connect(lambda _info: tasks.release_model_work())
-        models.failed.connect(lambda _message: tasks.release_model_work())
-        models.loading.connect(status.model_loading)
         models.loaded.connect(self._model_loaded)
         models.failed.connect(self._model_failed)
         models.noModel.connect(self._no_model)
@@ -198,9 +199,17 @@ class MainWindow(QMainWindow):
         files.status.connect(status.showMessage)
         files.fileLoaded.connect(self.fileLoaded)
         files.drawingReplaced.connect(self._drawing_replaced)
-        files.documentSettings.connect(self.apply_document_settings)
+        files.documentSettings.connect(models.apply_document)
         files.titleChanged.connect(self._update_title)
         self.document.undo_stack.cleanChanged.connect(self._update_title)
+
+    def _follow_scheme(self, scheme: str) -> None:
+        """Light or dark: the style sheet and palette are the theme's; plots, the grey around
+        the page and the line icons follow here (the page stays white paper)."""
+        self.plots.set_scheme(scheme)
+        self.canvas.setBackgroundBrush(QColor(canvas_backdrop(scheme)))
+        set_line_colour(icon_colour(scheme))
+        commands.refresh_icons(self.actions_, self.tool_actions)
 
     # --- the studio, as panels see it (panels.Studio) --------------------------------------------
     @property
@@ -243,7 +252,6 @@ class MainWindow(QMainWindow):
         self.modelReady.emit(info)
 
     def _model_failed(self, message: str) -> None:
-        self.explainer.model_failed(message)
         if self.state.model is None:
             self._no_model(message)
         else:
@@ -291,23 +299,6 @@ class MainWindow(QMainWindow):
         if first_view:
             # The model's first look is at the opened drawing, even with live explanation off.
             self.explainer.schedule(force=True)
-
-    def apply_document_settings(self, document: Document) -> None:
-        """A saved document's method, target and model become the studio's."""
-        settings = document.attribution or {}
-        method = settings.get("method")
-        if isinstance(method, str) and method in METHOD_HELP:
-            self.state.set_method(method)
-        model = document.model if isinstance(document.model, str) else None
-        info = self.state.model
-        if model and (info is None or model != info.id):
-            from ..models import ModelStore
-
-            if model in ModelStore().ids():
-                self.models.load(model)
-        target = settings.get("target")
-        if isinstance(target, str):
-            self.state.set_target(target)
 
     def cancel_work(self) -> None:
         """Esc: stop the running tool if there is one, else the running explanation."""

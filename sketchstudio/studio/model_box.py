@@ -2,7 +2,7 @@
 
 A long model name ("Quick, Draw! CNN (40 categories)") must neither widen the tool bar (which
 would make it reflow) nor be cut at its end, where the distinguishing part usually is: the box
-shows "Quick, Dra…categories)" and the tooltip the full name.
+shows "Quick, Draw! ske…(generator)" and the tooltip the full name.
 """
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from PySide6.QtWidgets import QComboBox, QStyle, QStyleOptionComboBox, QStylePai
 from .model_controller import ModelEntry
 from .worker import ModelInfo
 
-BOX_CHARACTERS = 24     # the box's width, in average characters of the tool bar's font
+# The box's width, in average characters of the tool bar's font: the default classifier's name in
+# full, and enough of an embedding model's or a generator's to tell them apart (the tool bar still
+# fits a 1024-pixel window without reflowing).
+BOX_CHARACTERS = 32
 
 
 class ModelBox(QComboBox):

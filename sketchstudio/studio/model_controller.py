@@ -13,8 +13,10 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from ..errors import UserError
+from ..explain.registry import method_names
 from ..models.tasks import ModelTask
 from ..sketch import Sketch
+from ..sketch.formats import Document
 from .settings import StudioSettings
 from .state import StudioState
 from .worker import ExplainWorker, LoadRequest, ModelInfo
@@ -106,6 +108,24 @@ class ModelController(QObject):
         self.settings.device = self.device
         if self.source:
             self.load(self.source)
+
+    def apply_document(self, document: Document) -> None:
+        """A saved document's method, target and model become the studio's (the model only if
+        the store has it: a document never loads a file it names)."""
+        settings = document.attribution or {}
+        method = settings.get("method")
+        if isinstance(method, str) and method in method_names():
+            self.state.set_method(method)
+        model = document.model if isinstance(document.model, str) else None
+        info = self.state.model
+        if model and (info is None or model != info.id):
+            from ..models import ModelStore
+
+            if model in ModelStore().ids():
+                self.load(model)
+        target = settings.get("target")
+        if isinstance(target, str):
+            self.state.set_target(target)
 
     def entries(self) -> list[ModelEntry]:
         """The store's models for the model box; a model loaded from a card outside the store

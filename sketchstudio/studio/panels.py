@@ -68,6 +68,8 @@ def _help_text(text: str, live_capable: bool) -> str:
 # Read from the registry whenever asked: a method registered later is offered too.
 METHOD_HELP = _MethodHelp()
 DRAW_HINT = "Draw a few strokes to see what the model thinks."
+NO_MODEL = "No model loaded. Choose one in Model ▸ Manage models…"
+LOADING = "Loading model…"
 
 
 class Studio(Protocol):
@@ -103,7 +105,14 @@ class TaskPanel(QWidget):
         studio.state.modelChanged.connect(self.on_model)
         studio.document.changed.connect(lambda sketch, _selection: self.on_document(sketch))
 
+    def active(self) -> bool:
+        """Whether the model in use is one this panel works with."""
+        info = self.studio.state.model
+        return info is not None and info.task in self.tasks
+
     def on_model(self, info: ModelInfo | None) -> None: ...
+    def on_model_loading(self, loading: bool) -> None:
+        """A model load began (True) or failed (False; the state's model, if any, stays)."""
     def on_document(self, sketch: Sketch) -> None: ...
     def on_explanation(self, sketch: Sketch, result: Attribution) -> None: ...
     def on_busy(self, busy: bool, method: str | None) -> None: ...
@@ -123,6 +132,22 @@ def _rule() -> QFrame:
     line.setFrameShape(QFrame.Shape.HLine)
     line.setObjectName("panelRule")
     return line
+
+
+def class_picker(tip: str) -> QComboBox:
+    """An editable class list, searched by any part of a name as one types (the Classify target
+    and the tools' classes)."""
+    combo = QComboBox()
+    combo.setEditable(True)
+    combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    combo.setToolTip(tip)
+    combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+    combo.setMinimumContentsLength(8)
+    completer = combo.completer()
+    if completer is not None:      # an editable combo always has one
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+    return combo
 
 
 class ClassifyPanel(TaskPanel):
@@ -158,18 +183,10 @@ class ClassifyPanel(TaskPanel):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.setHorizontalSpacing(10)
         form.setVerticalSpacing(6)
-        self.target_combo = QComboBox()
-        self.target_combo.setEditable(True)
-        self.target_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.target_combo.setToolTip("The class whose score is attributed to the strokes "
-                                     "(type to search)")
-        self.target_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.target_combo.setMinimumContentsLength(8)
-        completer = self.target_combo.completer()
+        self.target_combo = class_picker("The class whose score is attributed to the strokes "
+                                         "(type to search)")
         line_edit = self.target_combo.lineEdit()
-        assert completer is not None and line_edit is not None   # an editable combo has both
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        assert line_edit is not None   # an editable combo has one
         # `activated` fires for the user's choices only, never for setCurrentIndex: no echo.
         self.target_combo.activated.connect(
             lambda index: state.set_target(self.target_combo.itemData(index)))
@@ -281,7 +298,7 @@ class ClassifyPanel(TaskPanel):
         # The old model's prediction never stays under the new model's name.
         self.prediction.setText("—")
         if info is None:
-            self.confidence.setText("No model loaded. Choose one in Model ▸ Manage models…")
+            self.confidence.setText(NO_MODEL)
         elif not classifier:
             self.confidence.setText(f"{info.name} is not a classifier: use its tab "
                                     "(Retrieve or Generate), or choose a classifier in the "
@@ -290,10 +307,18 @@ class ClassifyPanel(TaskPanel):
             self.confidence.setText(DRAW_HINT)
         self._clear_details()
 
+    def on_model_loading(self, loading: bool) -> None:
+        # Only the first load leaves the panel without a model: a switch keeps the old model's
+        # words until the new one arrives (on_model), or for good if the new one fails.
+        if self.studio.state.model is None:
+            self.confidence.setText(LOADING if loading else NO_MODEL)
+
     def on_document(self, sketch: Sketch) -> None:
         if not len(sketch):
             self.prediction.setText("—")
-            self.confidence.setText(DRAW_HINT)
+            info = self.studio.state.model
+            if info is not None and info.task == ModelTask.CLASSIFY:   # else its words stay
+                self.confidence.setText(DRAW_HINT)
             self._clear_details()
 
     def on_busy(self, busy: bool, method: str | None) -> None:

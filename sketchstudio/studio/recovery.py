@@ -38,7 +38,7 @@ def restore(window, journal: Journal) -> bool:
     window.document.apply(sketch, "Restore autosaved drawing")
     window.canvas.reset_page(sketch)
     window.explainer.forget()
-    window.apply_document_settings(document)
+    window.models.apply_document(document)
     restored = f"Restored the autosaved drawing ({len(sketch)} strokes)"
     autosaver = getattr(window, "autosave", None)
     if autosaver is None:   # a session that does not autosave (--screenshot): keep the old one

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +35,7 @@ from ..models.tasks import ModelTask
 from ..progress import TaskState
 from ..sketch import Sketch
 from ..tasks.retrieve import THUMB, Gallery, Match, thumbnail
+from .follow import FollowUp
 from .numbers import stroke_number
 from .overlay import rgba_image
 from .panels import Studio, TaskPanel, _heading, _rule
@@ -83,9 +83,9 @@ class RetrievePanel(TaskPanel):
         layout.setSpacing(6)
         layout.addWidget(_heading("Gallery"))
         row = QHBoxLayout()
-        self.open_button = QToolButton()
-        self.open_button.setText("Open gallery…")
-        self.open_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        # A push button with a menu: its arrow has room of its own (a tool button's indicator
+        # was painted over the text's end).
+        self.open_button = QPushButton("Open gallery…")
         menu = QMenu(self.open_button)
         menu.addAction("Folder of sketches or images…", self.choose_folder)
         menu.addAction("File of many drawings (.ndjson, .npz)…", self.choose_file)
@@ -111,7 +111,9 @@ class RetrievePanel(TaskPanel):
         self.results.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.results.setMovement(QListWidget.Movement.Static)
         self.results.setSpacing(4)
-        self.results.setMinimumHeight(3 * (THUMB + 34))
+        # Two rows of results at least; with three, the match's words and Refine fell below the
+        # fold at 1280x800 (the list scrolls, the panel should not).
+        self.results.setMinimumHeight(2 * (THUMB + 34))
         self.results.setToolTip("Pick a result to see which strokes made the match")
         self.results.itemSelectionChanged.connect(self._picked)
         layout.addWidget(self.results, 1)
@@ -131,23 +133,10 @@ class RetrievePanel(TaskPanel):
         self.refine_label.setObjectName("muted")
         self.refine_label.setWordWrap(True)
         layout.addWidget(self.refine_label)
-        # Searches follow the drawing, coalesced: one per event-loop turn of edits, and while
-        # another task runs (the gallery's embedding pass), one when it ends (busyChanged).
-        self._pending = False
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.search)
-        studio.tasks.busyChanged.connect(self._tasks_busy)
+        # Searches follow the drawing, coalesced (follow.py): after the gallery's embedding pass
+        # or a refinement, one search when it ends.
+        self.follow = FollowUp(studio.tasks, self._search, self)
         self.on_model(studio.state.model)
-
-    def _active(self) -> bool:
-        info = self.studio.state.model
-        return info is not None and info.task == ModelTask.EMBED
-
-    def _tasks_busy(self, busy: bool) -> None:
-        if not busy and self._pending:
-            self._timer.start()
 
     # --- the gallery -----------------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -162,7 +151,7 @@ class RetrievePanel(TaskPanel):
             self.open(path)
 
     def open(self, path: str | Path) -> None:
-        if not self._active():
+        if not self.active():
             self.gallery_label.setText("Load an embedding model first (e.g. default-embed).")
             return
         from ..tasks.retrieve import open_gallery
@@ -206,16 +195,16 @@ class RetrievePanel(TaskPanel):
 
     # --- searching -------------------------------------------------------------------------------
     def _schedule_search(self) -> None:
-        if self.gallery is not None and self._active():
-            self._timer.start()
+        if self.gallery is not None and self.active():
+            self.follow.request()
 
     def search(self) -> None:
-        if self.gallery is None or not self._active():
+        if self.gallery is not None and self.active():
+            self.follow.fire()
+
+    def _search(self) -> None:
+        if self.gallery is None or not self.active():   # a new model since it was asked for
             return
-        if self.studio.tasks.running:
-            self._pending = True      # the gallery (or a refinement) is still working
-            return
-        self._pending = False
         sketch, gallery, top = self.studio.document.sketch, self.gallery, self.top_spin.value()
         known = frozenset(self.thumbnails)
         self.studio.tasks.run("Search", lambda model, progress, cancelled:
@@ -312,7 +301,7 @@ class RetrievePanel(TaskPanel):
         # Embeddings belong to the model that made them: a new model needs the gallery again.
         self.gallery = None
         self.thumbnails = {}
-        self._pending = False
+        self.follow.forget()
         self._clear_results()
         self.refine_label.setText("")
         self.gallery_label.setToolTip("")

@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
 from .explain_controller import ExplainController
-from .model_controller import describe
+from .model_controller import ModelController, describe
 from .task_runner import TaskRunner
 from .worker import ModelInfo
 
@@ -49,8 +49,11 @@ class StudioStatusBar(QStatusBar):
         self._error: str | None = None  # the message of the error on show, if it still is
         cancel.setEnabled(False)
 
-    def observe(self, explainer: ExplainController, tasks: TaskRunner) -> None:
-        """Follow the explanation jobs and the tasks: progress, Cancel, timings, what ended."""
+    def observe(self, explainer: ExplainController, tasks: TaskRunner,
+                models: ModelController) -> None:
+        """Follow the explanation jobs, the tasks and model loads: progress, Cancel, timings,
+        what ended, what is loading."""
+        models.loading.connect(self.model_loading)
         explainer.busyChanged.connect(lambda busy, _method: self.explain_busy(busy))
         explainer.progressShown.connect(self.explain_progress_shown)
         explainer.progressed.connect(self.set_fraction)
@@ -76,7 +79,8 @@ class StudioStatusBar(QStatusBar):
                                     f"{info.spec.size}×{info.spec.size} input\n{info.card_path}")
         self.device_label.setText(f"Device: {info.device}")
         self.set_latency(NO_LATENCY, "")
-        self.showMessage(f"Loaded {info.name} ({what}) on {info.device}", 5000)
+        # "· 40 classes ·", not "CNN (40 categories) (40 classes)": names often say it too.
+        self.showMessage(f"Loaded {info.name} · {what} · {info.device}", 5000)
 
     def model_kept(self, info: ModelInfo | None) -> None:
         """A load failed: say which model is still in use."""

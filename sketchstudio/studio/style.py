@@ -9,8 +9,9 @@ screenshots and users whose desktop reports no scheme), the preference passed to
 the offscreen platform and bare X servers, counts as light). `apply_theme` re-applies when the
 system's scheme changes.
 
-Every colour lives in `COLOURS`, so a test can check each text colour against each background it
-is drawn on (WCAG contrast, `contrast_ratio`).
+Every colour role is one row of `ROLES`, its light and dark value side by side; `COLOURS` (one
+scheme's colours by role) is derived from it, so a test can check each text colour against each
+background it is drawn on (WCAG contrast, `contrast_ratio`).
 """
 from __future__ import annotations
 
@@ -26,44 +27,62 @@ THEME_ENV = "SKETCHSTUDIO_THEME"
 SCHEMES = ("light", "dark")
 PREFERENCES = ("system", "light", "dark")
 
-# Light: the studio's original sheet, except the panel heading (#8a8d96 on white was 3.4:1; WCAG
-# asks 4.5:1 for text this small).
-COLOURS: dict[str, dict[str, str]] = {
-    "light": {
-        "window": "#f4f5f7", "bar": "#fbfbfc", "border": "#e1e3e8", "hover": "#eceef2",
-        "checked": "#dde3ee", "dock_text": "#3c3e46", "pane": "#ffffff", "tab": "#f0f1f4",
-        "panel": "#ffffff", "text": "#202228", "heading": "#6e717b", "muted": "#6b6f7a",
-        "note_text": "#8a5a00", "note_bg": "#fff7e0", "error": "#a0182b", "rule": "#eceef2",
-        "button_border": "#c9ccd4", "button": "#ffffff", "button_hover": "#f3f4f7",
-        "primary": "#2d3340", "primary_text": "#ffffff", "primary_hover": "#3b4252",
-        "primary_disabled": "#a9adb8", "primary_disabled_text": "#ffffff",
-        "status_text": "#4a4d57", "progress_border": "#d3d6dc", "progress": "#ffffff",
-        "chunk": "#6b7a99",
-        # palette only
-        "base": "#ffffff", "alternate": "#f7f8fa", "button_face": "#f7f8fa",
-        "highlight": "#4a6fa5", "highlight_text": "#ffffff", "tooltip": "#ffffee",
-        "tooltip_text": "#202228", "link": "#2a5db0", "disabled_text": "#9a9da6",
-        "placeholder": "#6b6f7a", "icon": "#343842",
-    },
-    "dark": {
-        "window": "#1e2025", "bar": "#25272d", "border": "#3a3d46", "hover": "#33363e",
-        "checked": "#3d4452", "dock_text": "#d4d7de", "pane": "#26282e", "tab": "#2c2f36",
-        "panel": "#26282e", "text": "#e3e5ea", "heading": "#a3a7b2", "muted": "#aeb2bc",
-        "note_text": "#f2c46d", "note_bg": "#3b3220", "error": "#ff8a94", "rule": "#353841",
-        "button_border": "#4a4e59", "button": "#30333a", "button_hover": "#3a3e47",
-        "primary": "#3d5f93", "primary_text": "#ffffff", "primary_hover": "#4a6fa5",
-        "primary_disabled": "#3a3d45", "primary_disabled_text": "#80848e",
-        "status_text": "#bfc3cc", "progress_border": "#464a55", "progress": "#2a2d33",
-        "chunk": "#4a6290",    # the percentage (light text) is drawn over it: 4.8:1
-        "base": "#2a2d33", "alternate": "#30333a", "button_face": "#30333a",
-        "highlight": "#4a6fa5", "highlight_text": "#ffffff", "tooltip": "#30333a",
-        "tooltip_text": "#e3e5ea", "link": "#8ab4f8", "disabled_text": "#6f737d",
-        "placeholder": "#8d919b", "icon": "#d0d3da",
-    },
+# Every colour role with its (light, dark) value side by side, so a role is never in one scheme
+# and missing from the other. Light is the studio's original sheet, except the panel heading
+# (#8a8d96 on white was 3.4:1; WCAG asks 4.5:1 for text this small).
+ROLES: dict[str, tuple[str, str]] = {
+    # the window's chrome (the style sheet)
+    "window": ("#f4f5f7", "#1e2025"),
+    "bar": ("#fbfbfc", "#25272d"),
+    "border": ("#e1e3e8", "#3a3d46"),
+    "hover": ("#eceef2", "#33363e"),
+    "checked": ("#dde3ee", "#3d4452"),
+    "dock_text": ("#3c3e46", "#d4d7de"),
+    "pane": ("#ffffff", "#26282e"),
+    "tab": ("#f0f1f4", "#2c2f36"),
+    "panel": ("#ffffff", "#26282e"),
+    "text": ("#202228", "#e3e5ea"),
+    "heading": ("#6e717b", "#a3a7b2"),
+    "muted": ("#6b6f7a", "#aeb2bc"),
+    "note_text": ("#8a5a00", "#f2c46d"),
+    "note_bg": ("#fff7e0", "#3b3220"),
+    "error": ("#a0182b", "#ff8a94"),
+    "rule": ("#eceef2", "#353841"),
+    "button_border": ("#c9ccd4", "#4a4e59"),
+    "button": ("#ffffff", "#30333a"),
+    "button_hover": ("#f3f4f7", "#3a3e47"),
+    "primary": ("#2d3340", "#3d5f93"),
+    "primary_text": ("#ffffff", "#ffffff"),
+    "primary_hover": ("#3b4252", "#4a6fa5"),
+    "primary_disabled": ("#a9adb8", "#3a3d45"),
+    "primary_disabled_text": ("#ffffff", "#80848e"),
+    "status_text": ("#4a4d57", "#bfc3cc"),
+    "progress_border": ("#d3d6dc", "#464a55"),
+    "progress": ("#ffffff", "#2a2d33"),
+    "chunk": ("#6b7a99", "#4a6290"),    # dark: the percentage (light text) over it is 4.8:1
+    # the palette only (menus, inputs, tables, tooltips, dialogs)
+    "base": ("#ffffff", "#2a2d33"),
+    "alternate": ("#f7f8fa", "#30333a"),
+    "button_face": ("#f7f8fa", "#30333a"),
+    "highlight": ("#4a6fa5", "#4a6fa5"),
+    "highlight_text": ("#ffffff", "#ffffff"),
+    "tooltip": ("#ffffee", "#30333a"),
+    "tooltip_text": ("#202228", "#e3e5ea"),
+    "link": ("#2a5db0", "#8ab4f8"),
+    "disabled_text": ("#9a9da6", "#6f737d"),
+    "placeholder": ("#6b6f7a", "#8d919b"),
+    "icon": ("#343842", "#d0d3da"),
+    # outside the sheet and the palette
+    "canvas_backdrop": ("#eceef0", "#3a3c42"),   # the grey around the (always white) page
+    "plot_foreground": ("#3c3e46", "#c9ccd4"),   # pyqtgraph's axes, ticks and labels
 }
 
+# One scheme's colours by role: COLOURS["dark"]["text"].
+COLOURS: dict[str, dict[str, str]] = {
+    scheme: {role: pair[i] for role, pair in ROLES.items()} for i, scheme in enumerate(SCHEMES)}
+
 # The grey around the canvas page (chrome; the page itself stays white).
-CANVAS_BACKDROP = {"light": "#eceef0", "dark": "#3a3c42"}
+CANVAS_BACKDROP = {scheme: COLOURS[scheme]["canvas_backdrop"] for scheme in SCHEMES}
 
 _SHEET = Template("""
 QMainWindow { background: $window; }
@@ -151,8 +170,7 @@ def plot_colours(scheme: str) -> dict[str, str]:
     """pyqtgraph's colours for the scheme: `background` (the plot area, the panel's colour) and
     `foreground` (axes, ticks, labels), as hex strings pyqtgraph accepts."""
     c = COLOURS[_checked(scheme)]
-    return {"background": c["panel"],
-            "foreground": "#3c3e46" if scheme == "light" else "#c9ccd4"}
+    return {"background": c["panel"], "foreground": c["plot_foreground"]}
 
 
 def icon_colour(scheme: str) -> str:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from .worker import ExplainWorker, TaskRequest
+
+if TYPE_CHECKING:
+    from .model_controller import ModelController
 
 
 @dataclass(eq=False)
@@ -102,6 +105,12 @@ class TaskRunner(QObject):
         self._held = True
         if self._run is not None and self._run.needs_model:
             self.cancel()
+
+    def follow_models(self, models: ModelController) -> None:
+        """Hold work that needs a model while `models` loads another one."""
+        models.loading.connect(lambda _name: self.hold_model_work())
+        models.loaded.connect(lambda _info: self.release_model_work())
+        models.failed.connect(lambda _message: self.release_model_work())
 
     def release_model_work(self) -> None:
         """The model is in (or failed to load and the old one stays): work may start again."""

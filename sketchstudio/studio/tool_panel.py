@@ -11,21 +11,22 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from ..models.tasks import ModelTask
 from ..sketch import Sketch
-from .panels import Studio, TaskPanel, _heading, _rule
+from .overlay import Overlay
+from .panels import LOADING, Studio, TaskPanel, _heading, _rule, class_picker
 from .worker import ModelInfo
+
+WORKS_WITH = "Works with classifiers: choose one in the model list."
 
 
 class ToolPanel(TaskPanel):
@@ -33,6 +34,8 @@ class ToolPanel(TaskPanel):
     overlay_name = "tool"
     run_text = "Run"
     any_class_text = "Predicted class"
+    heading, intro = "Tool", ""     # the panel's heading and what it does, in a sentence
+    target_tip = "The class to aim for (type to search)"
 
     def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
         super().__init__(studio, parent)
@@ -43,6 +46,9 @@ class ToolPanel(TaskPanel):
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(14, 10, 14, 10)
         self.layout_.setSpacing(6)
+        self.add_intro(self.heading, self.intro)
+        self.form = self.add_form()
+        self.class_combo.setToolTip(self.target_tip)
 
     # --- building blocks -------------------------------------------------------------------------
     def add_intro(self, title: str, text: str) -> None:
@@ -56,14 +62,7 @@ class ToolPanel(TaskPanel):
         form = QFormLayout()
         form.setHorizontalSpacing(10)
         form.setVerticalSpacing(6)
-        self.class_combo = QComboBox()
-        self.class_combo.setEditable(True)
-        self.class_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        completer = self.class_combo.completer()   # an editable combo always has one
-        if completer is not None:
-            completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        self.class_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.class_combo.setMinimumContentsLength(8)
+        self.class_combo = class_picker("The class to aim for (type to search)")
         form.addRow("Target", self.class_combo)
         self.budget_spin = QDoubleSpinBox()
         self.budget_spin.setRange(0.1, 100.0)
@@ -93,6 +92,15 @@ class ToolPanel(TaskPanel):
         self.status.setObjectName("muted")
         self.status.setWordWrap(True)
         self.layout_.addWidget(self.status)
+
+    def add_run_and_verdict(self) -> QLabel:
+        """The run row, a rule, and the label that will say what the run found."""
+        self.add_run_row()
+        self.add_rule()
+        verdict = QLabel("—")
+        verdict.setWordWrap(True)
+        self.layout_.addWidget(verdict)
+        return verdict
 
     def add_accept_row(self, extra: Sequence[QPushButton] = ()) -> None:
         row = QHBoxLayout()
@@ -208,6 +216,26 @@ class ToolPanel(TaskPanel):
 
     def clear_result(self) -> None: ...
 
+    def _draw_overlay(self) -> None:
+        """The result's preview on the panel's canvas layer, drawn afresh."""
+        layer = self.studio.overlay(self.overlay_name)
+        layer.clear()
+        if self.result is not None and self.result_sketch is not None:   # set together
+            self.draw_preview(layer, self.result, self.result_sketch)
+
+    def draw_preview(self, layer: Overlay, result, sketch: Sketch) -> None:
+        """Draw `result` (computed on `sketch`) on the cleared `layer`."""
+
+    # Only the panel in front previews on the canvas: Assist's hints under Attack's arrows would
+    # read as one picture. The result stays, and comes back with its tab.
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._draw_overlay()
+
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().hideEvent(event)
+        self.studio.overlay(self.overlay_name).clear()
+
     def clear(self) -> None:
         """Back to a blank panel: no result, nothing on the canvas."""
         self.discard()
@@ -230,8 +258,11 @@ class ToolPanel(TaskPanel):
             self.engine_defaults()
         for widget in (self.class_combo, self.budget_spin, self.run_button):
             widget.setEnabled(usable)
-        self.status.setText("" if usable else "Works with classifiers: choose one in the "
-                            "model list.")
+        self.status.setText("" if usable else WORKS_WITH)
+
+    def on_model_loading(self, loading: bool) -> None:
+        if self.studio.state.model is None:    # a switch keeps the old model's words meanwhile
+            self.status.setText(LOADING if loading else WORKS_WITH)
 
     def on_document(self, sketch: Sketch) -> None:
         if self.result is not None and sketch is not self.result_sketch:
