@@ -397,6 +397,28 @@ def test_refine_match_reports_the_true_ranks_and_similarities(model, ndjson_gall
     assert ref.rank_after <= ref.rank_before
 
 
+def test_refine_query_ranks_every_row_after_the_edit(model, ndjson_gallery):
+    # With every gallery row as the one the user follows: the ranks reported are the true ranks
+    # before and after the refined query. Some rows move, so a rank taken from the wrong query
+    # fails here (the consensus test below follows one row, whose rank happens not to move).
+    g = R.open_gallery(ndjson_gallery, model)
+    sketch = _stray_circle()
+    key = R.item_key(sketch)
+    # Follow the nearest result and drop whatever argues against it: the stray zigzag goes.
+    design = R.RefineDesign(target="consensus", consensus=1, method="occlusion", threshold=0.0,
+                            check=False)
+    before = R.embed_sketch(sketch, model)
+    moved = 0
+    for row in range(len(g)):
+        ref = R.refine_query(sketch, model, g, design=design, row=row)
+        after = R.embed_sketch(ref.refined.sketch, model)
+        assert ref.rank_before == _true_rank(row, before, g, key)
+        assert ref.rank_after == _true_rank(row, after, g, key)
+        assert ref.refined.dropped == (len(sketch) - 1,)
+        moved += ref.rank_after != ref.rank_before
+    assert moved > 0
+
+
 def test_strokes_against_thresholds_and_caps():
     design = R.RefineDesign(threshold=0.1, max_fraction=0.5)
     assert R.strokes_against(np.array([0.5, 0.3, -0.2, -0.01]), design) == (2,)

@@ -184,3 +184,18 @@ def test_the_dark_scheme_keeps_every_text_readable(panel):
     panel.set_scheme("light")
     assert panel.probabilities.backgroundBrush().color() == QColor("#ffffff")
     assert contrast_ratio(panel.deletion.placeholder.color, QColor("#ffffff")) >= 4.5
+
+
+@pytest.mark.parametrize("task", ["embed", "generate"])
+def test_other_models_get_a_note_in_place_of_the_classifier_plots(qtbot, task):
+    from sketchstudio.studio.plots import PlotsPanel
+
+    plots = PlotsPanel()
+    qtbot.addWidget(plots)
+    plots.show()
+    plots.set_task(task)
+    assert not plots.probabilities.isVisible() and not plots.deletion.isVisible()
+    assert plots.task_note.isVisible() and "for classifiers" in plots.task_note.text()
+    assert plots.colour_bar.isVisible()
+    plots.set_task("classify")
+    assert plots.probabilities.isVisible() and not plots.task_note.isVisible()

@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsSceneMouseEvent, QHBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsSceneMouseEvent, QHBoxLayout, QLabel, QWidget
 
 from ..models.tasks import ModelTask
 from .colour_bar import ColourBar
@@ -220,6 +220,18 @@ class DeletionPlot(StyledPlot):
         self.placeholder.setColor(self.colours.muted)
 
 
+# What the plots dock shows for models that are not classifiers (top classes and the deletion
+# curve have no meaning there).
+TASK_NOTES: dict[str, str] = {
+    ModelTask.EMBED: "Top classes and the deletion curve are for classifiers. For an embedding "
+                     "model the heat scale shows how much each stroke adds to the cosine "
+                     "similarity with the result picked in Retrieve.",
+    ModelTask.GENERATE: "Top classes and the deletion curve are for classifiers. For a generator "
+                        "the heat scale shows how much each stroke adds to the region picked in "
+                        "Generate (the whole image until one is picked).",
+}
+
+
 class PlotsPanel(QWidget):
     # A class bar (or its name) was clicked: the window makes that class the target.
     targetClicked = Signal(str)
@@ -232,8 +244,15 @@ class PlotsPanel(QWidget):
         self.probabilities = ProbabilityPlot()
         self.deletion = DeletionPlot()
         self.colour_bar = ColourBar()
+        # For embedding models and generators, in place of the two classifier plots.
+        self.task_note = QLabel()
+        self.task_note.setObjectName("muted")
+        self.task_note.setWordWrap(True)
+        self.task_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.task_note.hide()
         layout.addWidget(self.probabilities, 3)
         layout.addWidget(self.deletion, 4)
+        layout.addWidget(self.task_note, 7)
         layout.addWidget(self.colour_bar, 0)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.set_scheme("light")
@@ -259,6 +278,8 @@ class PlotsPanel(QWidget):
         """Class probabilities and the deletion curve mean something for classifiers only."""
         for widget in (self.probabilities, self.deletion):
             widget.setVisible(task == ModelTask.CLASSIFY)
+        self.task_note.setText(TASK_NOTES.get(task, ""))
+        self.task_note.setVisible(task != ModelTask.CLASSIFY)
 
     def clear(self) -> None:
         self.probabilities.show_prediction([], None)
