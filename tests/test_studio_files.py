@@ -179,6 +179,25 @@ def test_ctrl_s_after_an_import_asks_where_instead_of_overwriting(make_window, d
     assert opened.read_bytes() == before
 
 
+def test_undoing_an_import_brings_back_the_file_it_replaced(make_window, drawings, tmp_path,
+                                                           qtbot):
+    window = make_window()
+    window.document.apply(house(), "Draw")
+    opened = tmp_path / "house.json"
+    assert window.files.save_to(opened)
+    drawn = window.document.sketch
+    assert loaded(qtbot, window, lambda: window.files.import_file(drawings, index=1))
+    assert window.document.path is None and window.document.modified
+    window.document.undo_stack.undo()
+    # The drawing and the file it belongs to, as saved: nothing to save, Ctrl+S writes there.
+    assert window.document.sketch is drawn
+    assert window.document.path == opened and not window.document.modified
+    assert window.windowTitle() == "house.json[*] — SketchStudio"
+    window.document.undo_stack.redo()
+    assert window.document.path is None
+    assert window.windowTitle().startswith("Untitled — imported from three.ndjson")
+
+
 def test_the_title_names_the_drawing_of_the_file(make_window, drawings, monkeypatch, qtbot):
     window = make_window()
 

@@ -16,18 +16,24 @@ from ..sketch import Sketch
 
 class SnapshotCommand(QUndoCommand):
     def __init__(self, document: StudioDocument, before: Sketch, after: Sketch, text: str,
-                 selection: tuple[int, ...] = ()) -> None:
+                 selection: tuple[int, ...] = (),
+                 paths: tuple[Path | None, Path | None] | None = None) -> None:
         super().__init__(text)
         self._document = document
         self.before = before
         self.after = after
         self.selection = selection
+        self.paths = paths          # (before, after) file of an edit that changes it (Import)
 
     def redo(self) -> None:
         self._document._set(self.after, self.selection)
+        if self.paths is not None:
+            self._document.set_path(self.paths[1])
 
     def undo(self) -> None:
         self._document._set(self.before, ())
+        if self.paths is not None:
+            self._document.set_path(self.paths[0])
 
 
 class StudioDocument(QObject):
@@ -59,6 +65,15 @@ class StudioDocument(QObject):
         if sketch is self._sketch:
             return
         self.undo_stack.push(SnapshotCommand(self, self._sketch, sketch, text, tuple(selection)))
+
+    def replace(self, sketch: Sketch, text: str, path: Path | None) -> None:
+        """Make `sketch` the document and `path` its file (None: untitled), as one undoable edit:
+        Undo brings back the drawing and the file it belonged to (an Import makes the document
+        untitled so that Save never writes the imported drawing over the file that was open)."""
+        if sketch is self._sketch and path == self._path:
+            return
+        self.undo_stack.push(SnapshotCommand(self, self._sketch, sketch, text, (),
+                                             (self._path, path)))
 
     def remove(self, indices: tuple[int, ...] | list[int]) -> None:
         """Delete the strokes at `indices` (Edit ▸ Delete), undoably; nothing when none."""

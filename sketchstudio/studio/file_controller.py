@@ -262,8 +262,7 @@ class FileController(QObject):
         else:
             # Drawn on (or restored) while the file was read, after any "save changes?" was
             # answered: the file still opens, and that drawing stays one Undo away.
-            self.document.apply(sketch, f"Open {path.name}")
-            self.document.set_path(path if native else None)
+            self.document.replace(sketch, f"Open {path.name}", path if native else None)
         self.canvas.reset_page(sketch)
         self._title_may_change()
         if document is not None:
@@ -281,8 +280,7 @@ class FileController(QObject):
         # Whatever was drawn before (or while the file was read) stays one Undo away; the document
         # is untitled from now on, so Save asks where instead of overwriting the opened file.
         number = f" #{source.index + 1}" if source.index is not None else ""
-        self.document.apply(sketch, f"Import {path.name}{number}")
-        self.document.set_path(None)
+        self.document.replace(sketch, f"Import {path.name}{number}", None)
         self.canvas.reset_page(sketch)
         self._title_may_change()
         self.drawingReplaced.emit(False)
