@@ -188,7 +188,7 @@ def assist(sketch: Sketch, model: Any, target: str | int | None = None,
     notes = []
     if ti == predicted:
         notes.append(f"the sketch is already classified as {labels[ti]!r} "
-                     f"(p={probs0[ti]:.2f}); the hints make it more so")
+                     f"({probs0[ti]:.0%} sure); the hints make it more so")
 
     # (b) strokes that argue against the target: P-SLA of its log-probability, so a stroke that
     # raises a rival class more than the target counts against it (a logit cannot show that).
