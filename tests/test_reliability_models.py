@@ -183,6 +183,27 @@ def test_studio_survives_every_broken_model_and_keeps_the_last_good_result(make_
     assert len(window.last_result[0]) == 3 and window.last_result[1].model is not None
 
 
+def test_an_unexpected_error_while_loading_ends_the_load(make_window, tiny_card, monkeypatch,
+                                                       qtbot):
+    # Not a UserError (a bug, a library's RuntimeError): the load still ends as failed, so the
+    # explanations and the tools stop waiting for it and the good model keeps working.
+    window = make_window(tiny_card)
+
+    def broken(_model):
+        raise RuntimeError("kernel went away")
+
+    monkeypatch.setattr("sketchstudio.explain.warmup.warm_up", broken)
+    with qtbot.waitSignal(window.modelError, timeout=EXPLAIN_WAIT_MS) as blocker:
+        window.models.load(str(tiny_card))
+    assert "RuntimeError: kernel went away" in blocker.args[0]
+    assert window.state.model.name == "Tiny test classifier"
+    with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):
+        window.document.apply(house(), "Import")
+    done = []
+    window.tasks.run("probe", lambda model, progress, cancelled: model.id, done.append)
+    qtbot.waitUntil(lambda: bool(done), timeout=EXPLAIN_WAIT_MS)
+
+
 def test_studio_explains_a_constant_model_and_says_why_everything_is_grey(make_window, zoo, qtbot):
     window = make_window(zoo["output independent of the input"])
     with qtbot.waitSignal(window.explanationShown, timeout=EXPLAIN_WAIT_MS):

@@ -80,3 +80,17 @@ def test_each_panel_fits_1280_by_800_without_scrolling(make_window, wide_card):
         viewport = window.panel_tabs.widget(index).viewport()
         assert panel.minimumSizeHint().height() <= viewport.height(), (
             panel.title, panel.minimumSizeHint().height(), viewport.height())
+
+
+def test_the_users_budget_survives_a_run_and_a_reload(make_window, tiny_card, qtbot):
+    # The engine's defaults fill the tools' boxes once; what the user set afterwards stays, also
+    # after a run ended (here: cancelled) and the model was loaded again.
+    from sketchstudio.studio.attack_panel import AttackPanel
+
+    window = make_window(tiny_card)
+    attack = panel_of(window, AttackPanel)
+    attack.budget_spin.setValue(7.5)
+    attack._cancelled()
+    with qtbot.waitSignal(window.modelReady, timeout=MODEL_WAIT_MS):
+        window.models.load(str(tiny_card))
+    assert attack.budget_spin.value() == 7.5

@@ -10,13 +10,14 @@ import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
-from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from .._version import __version__
 from .platform_check import check_before_qt
 from .settings import APPLICATION, ORGANISATION
 from .startup import StartupTrace, after_first_paint
+from .style import palette as theme_palette
+from .style import resolve_scheme
 
 SCREENSHOT_MIN = (1000, 650)
 SCREENSHOT_SIZE = (1280, 800)
@@ -65,20 +66,9 @@ def _application(argv0: str) -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("SketchStudio")
     app.setStyle("Fusion")
-    palette = QPalette()
-    for role, colour in ((QPalette.ColorRole.Window, "#f4f5f7"),
-                         (QPalette.ColorRole.Base, "#ffffff"),
-                         (QPalette.ColorRole.AlternateBase, "#f7f8fa"),
-                         (QPalette.ColorRole.Button, "#f7f8fa"),
-                         (QPalette.ColorRole.Text, "#202228"),
-                         (QPalette.ColorRole.WindowText, "#202228"),
-                         (QPalette.ColorRole.ButtonText, "#202228"),
-                         (QPalette.ColorRole.Highlight, "#4a6fa5"),
-                         (QPalette.ColorRole.HighlightedText, "#ffffff"),
-                         (QPalette.ColorRole.ToolTipBase, "#ffffee"),
-                         (QPalette.ColorRole.ToolTipText, "#202228")):
-        palette.setColor(role, QColor(colour))
-    app.setPalette(palette)
+    # The theme's palette (style.py) from the start: a dialog shown before the window (a
+    # damaged settings file) already looks like the studio; the window re-applies it.
+    app.setPalette(theme_palette(resolve_scheme()))
     return app
 
 

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import UserError
+from ..explain.registry import method_names
 from .audit_data import ALL, COLUMNS, CORRECTNESS, AuditData, AuditRow
 
 _ROOT = QModelIndex()
@@ -315,25 +316,16 @@ def open_row(window, row: AuditRow, summary: dict[str, Any]) -> bool:
         if row.target and (info is None or row.target in info.labels):
             window.state.set_target(row.target)
         method = summary.get("method")
-        if isinstance(method, str) and method != window.state.method and _studio_method(method):
+        if isinstance(method, str) and method != window.state.method and method in method_names():
             window.explain_now(method)
 
     # The audit's model, where the store has it and another one is loaded (as a document's
     # settings do): the drawing is then explained by the model that was audited.
     model = summary.get("model")
-    if isinstance(model, str) and (window.state.model is None or model != window.state.model.id):
-        from ..models import ModelStore
-
-        if model in ModelStore().ids():
-            window.models.load(model)
+    if isinstance(model, str):
+        window.models.load_if_stored(model)
     window.fileLoaded.connect(loaded)
     if not window.files.open_file(row.source, row.index):
         window.fileLoaded.disconnect(loaded)
         return False
     return True
-
-
-def _studio_method(method: str) -> bool:
-    from .panels import METHOD_HELP
-
-    return method in METHOD_HELP

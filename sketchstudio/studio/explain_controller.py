@@ -111,10 +111,7 @@ class ExplainController(QObject):
 
     def forget(self) -> None:
         """The drawing was replaced (New, Open) or there is nothing to explain: plain ink."""
-        self.last_result = None
-        self.heat = None
-        self.curve_pending = False
-        self.forgotten.emit()
+        self._clear()
         self.schedule()
 
     def follow_models(self, models: ModelController) -> None:
@@ -142,9 +139,7 @@ class ExplainController(QObject):
     # --- sending ---------------------------------------------------------------------------------
     def _model_changed(self, info: ModelInfo | None) -> None:
         self._loading = False
-        self.last_result = None
-        self.heat = None
-        self.forgotten.emit()
+        self._clear()
         if info is not None:
             # The new model's view of the drawing with the chosen method, once, even when live
             # explanation is off (an embedding model or a generator waits for its objective).
@@ -154,11 +149,16 @@ class ExplainController(QObject):
         if objective is None:
             if self.state.model is not None and self.state.model.task != ModelTask.CLASSIFY:
                 self._end_job_if_running()
-                self.last_result = None
-                self.heat = None
-                self.forgotten.emit()
+                self._clear()
         else:
             self.schedule(force=True)
+
+    def _clear(self) -> None:
+        """No explanation now: the views show plain ink and empty plots."""
+        self.last_result = None
+        self.heat = None
+        self.curve_pending = False
+        self.forgotten.emit()
 
     def _explain_scheduled(self) -> None:
         self._force = False

@@ -111,11 +111,6 @@ class FileController(QObject):
             self.titleChanged.emit()
 
     # --- New, Open, Import -----------------------------------------------------------------------
-    @property
-    def reading(self) -> bool:
-        """An Open/Import is reading its file in the worker."""
-        return self._reading is not None
-
     def new_document(self) -> None:
         if not self.maybe_save():
             return

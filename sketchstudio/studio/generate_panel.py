@@ -199,11 +199,6 @@ class GeneratePanel(TaskPanel):
         self.on_model(studio.state.model)
 
     # --- generating ------------------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Run the generator on the current drawing (in the worker)."""
-        if self.active():
-            self.follow.fire()
-
     def _generate(self) -> None:
         if not self.active():      # a new model since it was asked for
             return

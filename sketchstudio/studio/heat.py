@@ -10,7 +10,6 @@ from PySide6.QtGui import QColor
 from ..explain.colormap import heat_rgb, symmetric_scale
 from ..explain.registry import method_label
 from ..sketch import Sketch, Stroke
-from .numbers import score_unit
 
 if TYPE_CHECKING:   # only named in annotations: the heat map is built from a finished result
     from ..explain.result import Attribution
@@ -60,11 +59,6 @@ class HeatMap:
                 colours_k = _qcolors(heat_rgb(values, self.scale))
             self._by_id[id(stroke)] = StrokeHeat(float(result.strokes[k]), colours[k], colours_k,
                                                  label, values)
-
-    @property
-    def unit(self) -> str:
-        """What the values are in (the objective's unit): 'logit', 'cosine similarity', ..."""
-        return score_unit(self.result.objective)
 
     def get(self, stroke: Stroke) -> StrokeHeat | None:
         return self._by_id.get(id(stroke))

@@ -116,16 +116,20 @@ class ModelController(QObject):
         method = settings.get("method")
         if isinstance(method, str) and method in method_names():
             self.state.set_method(method)
-        model = document.model if isinstance(document.model, str) else None
-        info = self.state.model
-        if model and (info is None or model != info.id):
-            from ..models import ModelStore
-
-            if model in ModelStore().ids():
-                self.load(model)
+        if isinstance(document.model, str):
+            self.load_if_stored(document.model)
         target = settings.get("target")
         if isinstance(target, str):
             self.state.set_target(target)
+
+    def load_if_stored(self, model_id: str) -> None:
+        """Load the store's model `model_id` unless it is the one in use; a name the store does
+        not have is passed over (a document or an audit never loads a file it names)."""
+        from ..models import ModelStore
+
+        info = self.state.model
+        if model_id and (info is None or model_id != info.id) and model_id in ModelStore().ids():
+            self.load(model_id)
 
     def entries(self) -> list[ModelEntry]:
         """The store's models for the model box; a model loaded from a card outside the store
@@ -163,7 +167,6 @@ class ModelController(QObject):
             dialog.exec()
         finally:
             dialog.deleteLater()
-        self.storeChanged.emit()
 
     # --- the worker's reports --------------------------------------------------------------------
     def _loaded(self, info: ModelInfo) -> None:

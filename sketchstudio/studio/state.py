@@ -68,11 +68,6 @@ class StudioState(QObject):
     def show_heat(self) -> bool:
         return self._show_heat
 
-    @property
-    def task(self) -> str | None:
-        """The loaded model's task (a ModelTask value), None before a model is loaded."""
-        return self._model.task if self._model is not None else None
-
     def explainable(self) -> bool:
         """Whether there is something to explain: a classifier, or another model with an
         objective a panel has set (what a retrieval result or a region scores)."""

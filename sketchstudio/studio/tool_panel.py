@@ -164,27 +164,26 @@ class ToolPanel(TaskPanel):
         raise NotImplementedError
 
     def _done(self, sketch: Sketch, result) -> None:
-        self.running = False
-        self._defaults_set = False
-        self._show_running(False)
         if sketch is not self.studio.document.sketch:
-            self.status.setText("The drawing changed while this ran: run again.")
+            self._stopped("The drawing changed while this ran: run again.")
             return
+        self._stopped(None)
         self.result, self.result_sketch = result, sketch
         self._set_result_buttons(True)
         self.show_result(sketch, result)     # may disable what does not apply to this result
 
     def _failed(self, message: str) -> None:
-        self.running = False
-        self._defaults_set = False
-        self._show_running(False)
-        self.status.setText(message)
+        self._stopped(message)
 
     def _cancelled(self) -> None:
+        self._stopped("Cancelled: the drawing is unchanged.")
+
+    def _stopped(self, text: str | None) -> None:
+        """A run ended; `text` (if any) says how. The user's budget and limits stay as set."""
         self.running = False
-        self._defaults_set = False
         self._show_running(False)
-        self.status.setText("Cancelled: the drawing is unchanged.")
+        if text is not None:
+            self.status.setText(text)
 
     def _show_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running and self.studio.state.model is not None)

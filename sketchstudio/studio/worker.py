@@ -143,10 +143,6 @@ class ExplainWorker(QThread):
             self._box.generation += 1
             self._box.explain = None
 
-    @property
-    def task_generation(self) -> int:
-        return self._box.task_generation
-
     def submit_task(self, request: TaskRequest) -> int:
         """Queue a tool run, cancelling the one that runs or waits; returns its task id."""
         with self._box.lock:
@@ -202,6 +198,10 @@ class ExplainWorker(QThread):
                 message = f"unexpected error: {type(exc).__name__}: {exc}"
                 if task is not None:
                     self.taskFailed.emit(task[0], message)
+                elif load is not None:
+                    # The model controller, the explanations and the tools wait for the load
+                    # to end: say it failed (the worker keeps the model it had).
+                    self.modelFailed.emit(message)
                 else:
                     generation = job[0] if job is not None else box.generation
                     self.failed.emit(generation, message)

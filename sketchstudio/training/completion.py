@@ -45,7 +45,8 @@ from ..render import RenderSpec, render_ink, to_model_input
 from ..sketch import Sketch, Stroke
 from . import common
 from .common import LogFn, ModelResult
-from .data import HELDOUT_PER_CATEGORY, RENDER_SPEC, available_categories, load_category, split
+from .data import RENDER_SPEC
+from .fill_truth import iou
 
 # Like the default classifier's input, with a wider margin: the completion often reaches past the
 # partial drawing's bounding box, and the margin is the room it has to do so.
@@ -145,14 +146,9 @@ class CompletionUNet(nn.Module):
 
 # --- metrics ------------------------------------------------------------------------------------
 
-def pixel_iou(pred: torch.Tensor, target: torch.Tensor,
-              threshold: float = INK_THRESHOLD) -> torch.Tensor:
-    """Per image IoU of ink > threshold; (B, ...) -> (B,). Both empty counts as 1."""
-    p = (pred > threshold).flatten(1)
-    t = (target > threshold).flatten(1)
-    inter = (p & t).sum(1).float()
-    union = (p | t).sum(1).float()
-    return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union))
+def pixel_iou(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per image IoU of ink > INK_THRESHOLD; (B, ...) -> (B,). Both empty counts as 1."""
+    return iou(pred > INK_THRESHOLD, target > INK_THRESHOLD)
 
 
 def evaluate_completion(predict: Callable[[torch.Tensor], torch.Tensor], spec: RenderSpec,
@@ -208,13 +204,6 @@ def evaluate_completion(predict: Callable[[torch.Tensor], torch.Tensor], spec: R
         "model_better": int((m > b + 1e-6).sum()),
         "model_worse": int((m < b - 1e-6).sum()),
     }
-
-
-def heldout_drawings(folder: Path, categories: Sequence[str] | None = None) -> list[Sketch]:
-    """The held-out drawings (the classifier's split) of every category, in category order."""
-    categories = categories or available_categories(folder)
-    return [s for c in categories
-            for s in split(load_category(folder, c), HELDOUT_PER_CATEGORY).heldout]
 
 
 # --- training -----------------------------------------------------------------------------------
@@ -331,11 +320,6 @@ def _loss(out: torch.Tensor, target: torch.Tensor, dice_weight: float) -> torch.
     return bce + dice_weight * dice.mean()
 
 
-def output_section(spec: RenderSpec) -> dict:
-    """The card's [output]: what the generator's image means (documentation for people and UIs)."""
-    return common.output_section(spec)
-
-
 def _write(model: CompletionUNet, config: CompletionConfig, n_categories: int, n_train: int,
            heldout: list[Sketch], seconds: float, state: TaskState) -> CompletionResult:
     spec = config.spec
@@ -361,7 +345,7 @@ def _write(model: CompletionUNet, config: CompletionConfig, n_categories: int, n
                      "drawing's ink out (same pixels as the input). Small U-Net trained by "
                      f"SketchStudio on {n_train} real Quick, Draw! drawings of {n_categories} "
                      f"categories. {common.CREDIT}."),
-        training=training, spec=spec, output=output_section(spec))
+        training=training, spec=spec, output=common.output_section(spec))
 
     def measure(loaded: Callable[[torch.Tensor], torch.Tensor]) -> tuple[dict, dict]:
         result = evaluate_completion(loaded, spec, heldout, state=state)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -187,9 +186,3 @@ def _write(model: FillUNet, config: FillConfig, data: common.TrainingData, secon
     card_path, model_path, result = common.ship(model, card, Path(config.out), measure)
     return FillResult(card_path=card_path, model_path=model_path, heldout=result,
                       seconds=seconds, card=card)
-
-
-def figure_iou(pred: np.ndarray, target: np.ndarray) -> float:
-    """IoU of two bool masks (both empty: 1)."""
-    union = np.logical_or(pred, target).sum()
-    return 1.0 if union == 0 else float(np.logical_and(pred, target).sum() / union)

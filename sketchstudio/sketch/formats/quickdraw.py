@@ -94,12 +94,6 @@ def _parse(path: Path, lineno: int, line: bytes) -> Sketch:
         raise SketchFileError(path, str(exc), lineno) from None
 
 
-# Public names for readers that keep going past one bad drawing (a retrieval gallery skips the
-# drawing, not the file): (line number, line) of every record, and one record parsed.
-records = _records
-parse_record = _parse
-
-
 def count(path: Path, watch: Watch = NO_WATCH) -> int:
     return sum(1 for _ in _records(path, watch))
 
